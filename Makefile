@@ -1,0 +1,86 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# vfio-mig: build the kernel modules out of tree, the userspace tools and
+# tests, and run everything in a test VM.  `make help` lists the targets.
+
+KVER ?= 6.1
+CACHE ?= $(CURDIR)/.cache
+BUILD ?= $(CURDIR)/build
+VM_TIMEOUT ?= 1200
+
+export VFIO_MIG_CACHE := $(CACHE)
+
+# Default KDIR: the pinned Debian headers, downloaded into $(CACHE).
+ifeq ($(origin KDIR),undefined)
+KREL := $(shell awk '$$1 == "$(KVER)" { print $$2 }' scripts/kernels.conf)
+ifeq ($(KREL),)
+$(error unknown KVER=$(KVER); see scripts/kernels.conf)
+endif
+KDIR := $(CACHE)/kernels/$(KREL)/root/usr/src/linux-headers-$(KREL)
+KDIR_FETCH := kernel-cache
+endif
+
+VM := tools/testing/vm/run --kernel $(KVER) --timeout $(VM_TIMEOUT)
+
+USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
+	-Iinclude/uapi -Isamples/vfio-mdev -Itools/testing/selftests/vfio
+
+ST_DIR := tools/testing/selftests/vfio
+ST_LIB := $(ST_DIR)/vfio_test.c
+ST_HDR := $(ST_DIR)/vfio_test.h samples/vfio-mdev/mtty-mig.h
+ST_SRC := $(sort $(wildcard $(ST_DIR)/test_*.c))
+ST_BIN := $(patsubst $(ST_DIR)/%.c,$(BUILD)/selftests/%,$(ST_SRC))
+TOOL_BIN := $(BUILD)/tools/mtty-demo
+
+.PHONY: all modules tools kernel-cache check test demo lint clean help \
+	host-deps
+
+all: modules tools
+
+help:
+	@echo 'make              build the modules, tools and tests (W=1)'
+	@echo 'make check        build, lint, boot the test VM and run every test'
+	@echo 'make test T=NAME  run one test file (tools/testing/selftests/vfio/test_NAME.c) in the VM'
+	@echo 'make demo         boot the VM and show an mtty-mig device at work'
+	@echo 'make lint         checkpatch and sparse (C=2) over the kernel code'
+	@echo 'make clean        remove build products (the download cache stays)'
+	@echo 'Variables: KVER=$(KVER) (see scripts/kernels.conf), KDIR=<headers>,'
+	@echo '           VM_TIMEOUT=$(VM_TIMEOUT) seconds'
+
+host-deps:
+	@scripts/host-deps
+
+kernel-cache: host-deps
+	@scripts/fetch-kernel.sh --kdir $(KVER) >/dev/null
+
+modules: $(KDIR_FETCH)
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+
+tools: $(ST_BIN) $(TOOL_BIN)
+
+$(BUILD)/selftests/%: $(ST_DIR)/%.c $(ST_LIB) $(ST_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -o $@ $< $(ST_LIB)
+
+$(BUILD)/tools/mtty-demo: tools/vfio-mig/mtty-demo.c $(ST_LIB) $(ST_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -o $@ $< $(ST_LIB)
+
+check: all lint
+	$(VM) -- $(ST_DIR)/run_tests.sh $(BUILD)/selftests
+
+test: all
+	@test -n "$(T)" || { echo 'usage: make test T=NAME (for example T=uart)'; exit 2; }
+	@test -x $(BUILD)/selftests/test_$(T) || { echo 'no test named $(T)'; exit 2; }
+	$(VM) -- $(ST_DIR)/run_tests.sh $(BUILD)/selftests test_$(T)
+
+demo: all
+	@$(VM) -- $(BUILD)/tools/mtty-demo
+
+lint: $(KDIR_FETCH)
+	@scripts/host-deps --lint
+	scripts/lint $(KDIR)
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
+	rm -rf $(BUILD)

@@ -1,0 +1,951 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mtty-mig: a mediated PCI serial device with device memory, the sample
+ * vendor driver of the vfio-mig project.
+ *
+ * Copyright (c) 2026 The vfio-mig authors
+ *
+ * Each mdev is an emulated PCI function with
+ *   BAR0, BAR1  16550A-compatible UART ports (8 I/O ports each; BAR1 only
+ *               on two-port types), transmit looped back to receive;
+ *   BAR2        device memory (32-bit MMIO, size set by the mdev type);
+ *   config      256 bytes with an MSI capability;
+ *   IRQs        INTx (maskable, automasked) and one MSI vector, both
+ *               delivered through eventfds set with VFIO_DEVICE_SET_IRQS.
+ * Region accesses are decoded and bounds-checked by the vfio-mig engine
+ * (linux/vfio_mig.h); the callbacks here see only checked offsets.
+ *
+ * Locking:
+ *   mttym_pool_lock  protects mttym_ports_free and mttym_mem_free, the
+ *                    resources mdevs are created from.
+ *   mttym_state.lock protects everything mutable in one device: config
+ *                    space, UART registers and FIFOs, device memory, the
+ *                    interrupt state and the eventfd pointers.  Taken by
+ *                    the region callbacks, ioctl handlers, open and close;
+ *                    never held across copy_{to,from}_user (the engine and
+ *                    the ioctl handlers copy before taking it).
+ *   The two locks are never held together.
+ */
+
+#include <linux/device.h>
+#include <linux/eventfd.h>
+#include <linux/init.h>
+#include <linux/kernel.h>
+#include <linux/lockdep.h>
+#include <linux/mdev.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/pci_regs.h>
+#include <linux/serial_reg.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vfio.h>
+#include <linux/vfio_mig.h>
+#include <linux/vmalloc.h>
+
+#include "mtty-mig.h"
+
+#define MTTYM_NAME		"mtty_mig"
+#define MTTYM_MAX_PORTS		2
+#define MTTYM_TOTAL_PORTS	32	/* ports shared by all mdevs */
+#define MTTYM_FIFO_SIZE		16
+#define MTTYM_UART_SIZE		8
+#define MTTYM_CFG_SIZE		256
+#define MTTYM_MSI_CAP		0x40
+#define MTTYM_IIR_FIFOS_ON	0xc0	/* IIR bits 6-7: FIFOs enabled */
+
+static unsigned int mem_budget_mib = 1024;
+module_param(mem_budget_mib, uint, 0444);
+MODULE_PARM_DESC(mem_budget_mib,
+		 "device memory shared by all mdevs, in MiB (default 1024)");
+
+struct mttym_type {
+	struct mdev_type type;
+	unsigned int nr_ports;
+	u64 mem_size;
+};
+
+struct mttym_uart {
+	u8 fifo[MTTYM_FIFO_SIZE];	/* receive FIFO, a ring */
+	u8 head;			/* index of the oldest byte */
+	u8 count;			/* bytes in the FIFO */
+	u8 ier, fcr, lcr, mcr, scr, dll, dlm;
+	u8 lsr_err;			/* latched error bits (OE) */
+	u8 msr_delta;			/* MSR bits 0-3, cleared on read */
+	bool thre_pending;		/* THR-empty interrupt outstanding */
+};
+
+struct mttym_state {
+	struct vfio_device vdev;	/* must be first */
+	struct vfio_mig_device mig;
+	const struct mttym_type *type;
+	struct mutex lock;
+	u8 cfg[MTTYM_CFG_SIZE];
+	u8 cfg_wmask[MTTYM_CFG_SIZE];
+	struct mttym_uart uart[MTTYM_MAX_PORTS];
+	u8 *mem;
+	struct eventfd_ctx *intx_trigger;
+	struct eventfd_ctx *msi_trigger;
+	bool intx_masked;
+	bool irq_level;			/* last computed interrupt line */
+};
+
+static struct mttym_type mttym_types[] = {
+	{ .type.sysfs_name = "1port-1M",
+	  .type.pretty_name = "one UART port, 1 MiB device memory",
+	  .nr_ports = 1, .mem_size = SZ_1M },
+	{ .type.sysfs_name = "2port-1M",
+	  .type.pretty_name = "two UART ports, 1 MiB device memory",
+	  .nr_ports = 2, .mem_size = SZ_1M },
+	{ .type.sysfs_name = "1port-16M",
+	  .type.pretty_name = "one UART port, 16 MiB device memory",
+	  .nr_ports = 1, .mem_size = SZ_16M },
+};
+
+static struct mdev_type *mttym_mdev_types[] = {
+	&mttym_types[0].type,
+	&mttym_types[1].type,
+	&mttym_types[2].type,
+};
+
+static struct {
+	struct class *class;
+	struct device dev;
+	struct mdev_parent parent;
+} mttym_parent;
+
+static DEFINE_MUTEX(mttym_pool_lock);
+static unsigned int mttym_ports_free = MTTYM_TOTAL_PORTS;
+static u64 mttym_mem_free;
+
+static inline struct mttym_state *vdev_to_state(struct vfio_device *vdev)
+{
+	return container_of(vdev, struct mttym_state, vdev);
+}
+
+static inline struct mttym_state *mig_to_state(struct vfio_mig_device *mig)
+{
+	return container_of(mig, struct mttym_state, mig);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Config space */
+
+static void cfg_put(struct mttym_state *st, unsigned int off, u32 val,
+		    unsigned int len, u32 wmask)
+{
+	unsigned int i;
+
+	for (i = 0; i < len; i++) {
+		st->cfg[off + i] = val >> (8 * i);
+		st->cfg_wmask[off + i] = wmask >> (8 * i);
+	}
+}
+
+static void mttym_cfg_reset(struct mttym_state *st)
+{
+	const struct mttym_type *t = st->type;
+	unsigned int i;
+
+	memset(st->cfg, 0, sizeof(st->cfg));
+	memset(st->cfg_wmask, 0, sizeof(st->cfg_wmask));
+
+	cfg_put(st, PCI_VENDOR_ID, MTTYM_PCI_VENDOR, 2, 0);
+	cfg_put(st, PCI_DEVICE_ID, MTTYM_PCI_DEVICE, 2, 0);
+	cfg_put(st, PCI_COMMAND, 0, 2,
+		PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
+		PCI_COMMAND_INTX_DISABLE);
+	cfg_put(st, PCI_STATUS, PCI_STATUS_CAP_LIST, 2, 0);
+	cfg_put(st, PCI_REVISION_ID, MTTYM_PCI_REVISION, 1, 0);
+	cfg_put(st, PCI_CLASS_PROG, MTTYM_PCI_CLASS, 3, 0);
+	cfg_put(st, PCI_HEADER_TYPE, PCI_HEADER_TYPE_NORMAL, 1, 0);
+
+	/* UART BARs: I/O space, 8 ports each; bits 0-2 are not writable. */
+	for (i = 0; i < t->nr_ports; i++)
+		cfg_put(st, PCI_BASE_ADDRESS_0 + 4 * i,
+			PCI_BASE_ADDRESS_SPACE_IO, 4,
+			~(u32)(MTTYM_UART_SIZE - 1));
+	/* Device memory: 32-bit non-prefetchable MMIO. */
+	cfg_put(st, PCI_BASE_ADDRESS_2, PCI_BASE_ADDRESS_MEM_TYPE_32, 4,
+		~(u32)(t->mem_size - 1));
+
+	cfg_put(st, PCI_SUBSYSTEM_VENDOR_ID, MTTYM_PCI_VENDOR, 2, 0);
+	cfg_put(st, PCI_SUBSYSTEM_ID, t->nr_ports, 2, 0);
+	cfg_put(st, PCI_CAPABILITY_LIST, MTTYM_MSI_CAP, 1, 0);
+	cfg_put(st, PCI_INTERRUPT_LINE, 0, 1, 0xff);
+	cfg_put(st, PCI_INTERRUPT_PIN, 1, 1, 0);
+
+	/* MSI: one vector, 64-bit address; only the enable bit is writable. */
+	cfg_put(st, MTTYM_MSI_CAP + PCI_CAP_LIST_ID, PCI_CAP_ID_MSI, 1, 0);
+	cfg_put(st, MTTYM_MSI_CAP + PCI_CAP_LIST_NEXT, 0, 1, 0);
+	cfg_put(st, MTTYM_MSI_CAP + PCI_MSI_FLAGS, PCI_MSI_FLAGS_64BIT, 2,
+		PCI_MSI_FLAGS_ENABLE);
+	cfg_put(st, MTTYM_MSI_CAP + PCI_MSI_ADDRESS_LO, 0, 4, 0xfffffffc);
+	cfg_put(st, MTTYM_MSI_CAP + PCI_MSI_ADDRESS_HI, 0, 4, 0xffffffff);
+	cfg_put(st, MTTYM_MSI_CAP + PCI_MSI_DATA_64, 0, 2, 0xffff);
+}
+
+static int mttym_cfg_read(struct vfio_mig_device *mig, unsigned int index,
+			  u64 off, void *buf, size_t count)
+{
+	struct mttym_state *st = mig_to_state(mig);
+
+	mutex_lock(&st->lock);
+	memcpy(buf, st->cfg + off, count);
+	mutex_unlock(&st->lock);
+	return 0;
+}
+
+static void mttym_update_irq(struct mttym_state *st);
+
+static int mttym_cfg_write(struct vfio_mig_device *mig, unsigned int index,
+			   u64 off, const void *buf, size_t count)
+{
+	struct mttym_state *st = mig_to_state(mig);
+	const u8 *src = buf;
+	size_t i;
+
+	mutex_lock(&st->lock);
+	for (i = 0; i < count; i++) {
+		u8 m = st->cfg_wmask[off + i];
+
+		st->cfg[off + i] = (st->cfg[off + i] & ~m) | (src[i] & m);
+	}
+	/* INTx disable may have changed. */
+	mttym_update_irq(st);
+	mutex_unlock(&st->lock);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Interrupts */
+
+static u8 uart_iir(const struct mttym_uart *u);
+
+static bool mttym_irq_pending(struct mttym_state *st)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&st->lock);
+	for (i = 0; i < st->type->nr_ports; i++)
+		if (!(uart_iir(&st->uart[i]) & UART_IIR_NO_INT))
+			return true;
+	return false;
+}
+
+static void mttym_signal(struct eventfd_ctx *ctx)
+{
+	eventfd_signal(ctx, 1);
+}
+
+/*
+ * Recompute the device's interrupt line and deliver it.  MSI, when an
+ * eventfd is set for it, fires on each rising edge of the line.  INTx is
+ * level triggered with automasking, like vfio-pci: it fires while the line
+ * is high and not masked, and masks itself until the user unmasks it.
+ */
+static void mttym_update_irq(struct mttym_state *st)
+{
+	bool level, rising;
+	u16 cmd;
+
+	lockdep_assert_held(&st->lock);
+	level = mttym_irq_pending(st);
+	rising = level && !st->irq_level;
+	st->irq_level = level;
+
+	if (st->msi_trigger) {
+		if (rising)
+			mttym_signal(st->msi_trigger);
+		return;
+	}
+	cmd = st->cfg[PCI_COMMAND] | st->cfg[PCI_COMMAND + 1] << 8;
+	if (st->intx_trigger && level && !st->intx_masked &&
+	    !(cmd & PCI_COMMAND_INTX_DISABLE)) {
+		st->intx_masked = true;
+		mttym_signal(st->intx_trigger);
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* UART */
+
+static bool uart_fifo_enabled(const struct mttym_uart *u)
+{
+	return u->fcr & UART_FCR_ENABLE_FIFO;
+}
+
+static unsigned int uart_rx_capacity(const struct mttym_uart *u)
+{
+	return uart_fifo_enabled(u) ? MTTYM_FIFO_SIZE : 1;
+}
+
+static unsigned int uart_rx_trigger(const struct mttym_uart *u)
+{
+	static const u8 levels[] = { 1, 4, 8, 14 };
+
+	if (!uart_fifo_enabled(u))
+		return 1;
+	return levels[(u->fcr & UART_FCR_TRIGGER_MASK) >> 6];
+}
+
+/* Modem status lines as seen by the UART, from MCR in loopback mode. */
+static u8 uart_msr_lines(u8 mcr)
+{
+	u8 msr = 0;
+
+	if (!(mcr & UART_MCR_LOOP))
+		return UART_MSR_DCD | UART_MSR_DSR | UART_MSR_CTS;
+	if (mcr & UART_MCR_RTS)
+		msr |= UART_MSR_CTS;
+	if (mcr & UART_MCR_DTR)
+		msr |= UART_MSR_DSR;
+	if (mcr & UART_MCR_OUT1)
+		msr |= UART_MSR_RI;
+	if (mcr & UART_MCR_OUT2)
+		msr |= UART_MSR_DCD;
+	return msr;
+}
+
+static u8 uart_iir(const struct mttym_uart *u)
+{
+	u8 fifo = uart_fifo_enabled(u) ? MTTYM_IIR_FIFOS_ON : 0;
+	u8 id = UART_IIR_NO_INT;
+
+	if ((u->ier & UART_IER_RLSI) && (u->lsr_err & UART_LSR_OE))
+		id = UART_IIR_RLSI;
+	else if ((u->ier & UART_IER_RDI) && u->count &&
+		 u->count >= uart_rx_trigger(u))
+		id = UART_IIR_RDI;
+	else if ((u->ier & UART_IER_RDI) && u->count && uart_fifo_enabled(u))
+		id = UART_IIR_RX_TIMEOUT;
+	else if ((u->ier & UART_IER_THRI) && u->thre_pending)
+		id = UART_IIR_THRI;
+	else if ((u->ier & UART_IER_MSI) && u->msr_delta)
+		id = UART_IIR_MSI;
+	return fifo | id;
+}
+
+static void uart_reset(struct mttym_uart *u)
+{
+	memset(u, 0, sizeof(*u));
+}
+
+static void uart_rx_push(struct mttym_uart *u, u8 c)
+{
+	if (u->count >= uart_rx_capacity(u)) {
+		u->lsr_err |= UART_LSR_OE;
+		return;
+	}
+	u->fifo[(u->head + u->count) % MTTYM_FIFO_SIZE] = c;
+	u->count++;
+}
+
+static u8 uart_rx_pop(struct mttym_uart *u)
+{
+	u8 c;
+
+	if (!u->count)
+		return 0;
+	c = u->fifo[u->head];
+	u->head = (u->head + 1) % MTTYM_FIFO_SIZE;
+	u->count--;
+	return c;
+}
+
+static void uart_write(struct mttym_uart *u, unsigned int reg, u8 val)
+{
+	bool dlab = u->lcr & UART_LCR_DLAB;
+	u8 old;
+
+	switch (reg) {
+	case UART_TX:
+		if (dlab) {
+			u->dll = val;
+			break;
+		}
+		/* Transmission is instant: the byte loops back to RX. */
+		uart_rx_push(u, val);
+		u->thre_pending = true;
+		break;
+	case UART_IER:
+		if (dlab) {
+			u->dlm = val;
+			break;
+		}
+		old = u->ier;
+		u->ier = val & 0x0f;
+		/* Enabling ETBEI with an empty THR raises THRE at once. */
+		if ((u->ier & UART_IER_THRI) && !(old & UART_IER_THRI))
+			u->thre_pending = true;
+		break;
+	case UART_FCR:
+		if ((val ^ u->fcr) & UART_FCR_ENABLE_FIFO) {
+			/* Switching FIFO mode empties the FIFOs. */
+			u->head = 0;
+			u->count = 0;
+		}
+		if (val & UART_FCR_CLEAR_RCVR) {
+			u->head = 0;
+			u->count = 0;
+		}
+		u->fcr = val & (UART_FCR_ENABLE_FIFO | UART_FCR_DMA_SELECT |
+				UART_FCR_TRIGGER_MASK);
+		break;
+	case UART_LCR:
+		u->lcr = val;
+		break;
+	case UART_MCR: {
+		u8 before = uart_msr_lines(u->mcr), after;
+
+		u->mcr = val & 0x1f;
+		after = uart_msr_lines(u->mcr);
+		if ((before ^ after) & UART_MSR_CTS)
+			u->msr_delta |= UART_MSR_DCTS;
+		if ((before ^ after) & UART_MSR_DSR)
+			u->msr_delta |= UART_MSR_DDSR;
+		if ((before & UART_MSR_RI) && !(after & UART_MSR_RI))
+			u->msr_delta |= UART_MSR_TERI;
+		if ((before ^ after) & UART_MSR_DCD)
+			u->msr_delta |= UART_MSR_DDCD;
+		break;
+	}
+	case UART_LSR:
+	case UART_MSR:
+		/* Read-only: writes are ignored, as on real hardware. */
+		break;
+	case UART_SCR:
+		u->scr = val;
+		break;
+	}
+}
+
+static u8 uart_read(struct mttym_uart *u, unsigned int reg)
+{
+	bool dlab = u->lcr & UART_LCR_DLAB;
+	u8 val = 0;
+
+	switch (reg) {
+	case UART_RX:
+		val = dlab ? u->dll : uart_rx_pop(u);
+		break;
+	case UART_IER:
+		val = dlab ? u->dlm : u->ier;
+		break;
+	case UART_IIR:
+		val = uart_iir(u);
+		/* Reading IIR while it reports THRE acknowledges it. */
+		if ((val & UART_IIR_ID) == UART_IIR_THRI)
+			u->thre_pending = false;
+		break;
+	case UART_LCR:
+		val = u->lcr;
+		break;
+	case UART_MCR:
+		val = u->mcr;
+		break;
+	case UART_LSR:
+		val = UART_LSR_THRE | UART_LSR_TEMT | u->lsr_err;
+		if (u->count)
+			val |= UART_LSR_DR;
+		u->lsr_err = 0;
+		break;
+	case UART_MSR:
+		val = uart_msr_lines(u->mcr) | u->msr_delta;
+		u->msr_delta = 0;
+		break;
+	case UART_SCR:
+		val = u->scr;
+		break;
+	}
+	return val;
+}
+
+static int mttym_uart_read(struct vfio_mig_device *mig, unsigned int index,
+			   u64 off, void *buf, size_t count)
+{
+	struct mttym_state *st = mig_to_state(mig);
+
+	mutex_lock(&st->lock);
+	*(u8 *)buf = uart_read(&st->uart[index], off);
+	mttym_update_irq(st);
+	mutex_unlock(&st->lock);
+	return 0;
+}
+
+static int mttym_uart_write(struct vfio_mig_device *mig, unsigned int index,
+			    u64 off, const void *buf, size_t count)
+{
+	struct mttym_state *st = mig_to_state(mig);
+
+	mutex_lock(&st->lock);
+	uart_write(&st->uart[index], off, *(const u8 *)buf);
+	mttym_update_irq(st);
+	mutex_unlock(&st->lock);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Device memory */
+
+static int mttym_mem_read(struct vfio_mig_device *mig, unsigned int index,
+			  u64 off, void *buf, size_t count)
+{
+	struct mttym_state *st = mig_to_state(mig);
+
+	mutex_lock(&st->lock);
+	memcpy(buf, st->mem + off, count);
+	mutex_unlock(&st->lock);
+	return 0;
+}
+
+static int mttym_mem_write(struct vfio_mig_device *mig, unsigned int index,
+			   u64 off, const void *buf, size_t count)
+{
+	struct mttym_state *st = mig_to_state(mig);
+
+	mutex_lock(&st->lock);
+	memcpy(st->mem + off, buf, count);
+	mutex_unlock(&st->lock);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Device reset, open, close */
+
+static void mttym_reset_locked(struct mttym_state *st)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&st->lock);
+	mttym_cfg_reset(st);
+	for (i = 0; i < MTTYM_MAX_PORTS; i++)
+		uart_reset(&st->uart[i]);
+	memset(st->mem, 0, st->type->mem_size);
+	st->intx_masked = false;
+	st->irq_level = false;
+}
+
+static void mttym_put_trigger(struct eventfd_ctx **ctx)
+{
+	if (*ctx) {
+		eventfd_ctx_put(*ctx);
+		*ctx = NULL;
+	}
+}
+
+static int mttym_open_device(struct vfio_device *vdev)
+{
+	struct mttym_state *st = vdev_to_state(vdev);
+
+	mutex_lock(&st->lock);
+	mttym_reset_locked(st);
+	mutex_unlock(&st->lock);
+	return 0;
+}
+
+static void mttym_close_device(struct vfio_device *vdev)
+{
+	struct mttym_state *st = vdev_to_state(vdev);
+
+	mutex_lock(&st->lock);
+	mttym_put_trigger(&st->intx_trigger);
+	mttym_put_trigger(&st->msi_trigger);
+	mutex_unlock(&st->lock);
+}
+
+/* ---------------------------------------------------------------------- */
+/* ioctls */
+
+static int mttym_num_irqs(unsigned int index)
+{
+	switch (index) {
+	case VFIO_PCI_INTX_IRQ_INDEX:
+	case VFIO_PCI_MSI_IRQ_INDEX:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static long mttym_get_info(struct mttym_state *st, void __user *arg)
+{
+	unsigned long minsz = offsetofend(struct vfio_device_info, num_irqs);
+	struct vfio_device_info info;
+
+	if (copy_from_user(&info, arg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
+	info.flags = VFIO_DEVICE_FLAGS_PCI | VFIO_DEVICE_FLAGS_RESET;
+	info.num_regions = st->mig.num_regions;
+	info.num_irqs = VFIO_PCI_NUM_IRQS;
+	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
+}
+
+static long mttym_get_irq_info(void __user *arg)
+{
+	unsigned long minsz = offsetofend(struct vfio_irq_info, count);
+	struct vfio_irq_info info;
+
+	if (copy_from_user(&info, arg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz || info.index >= VFIO_PCI_NUM_IRQS)
+		return -EINVAL;
+	info.count = mttym_num_irqs(info.index);
+	info.flags = 0;
+	if (info.index == VFIO_PCI_INTX_IRQ_INDEX)
+		info.flags = VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_MASKABLE |
+			     VFIO_IRQ_INFO_AUTOMASKED;
+	else if (info.index == VFIO_PCI_MSI_IRQ_INDEX)
+		info.flags = VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE;
+	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
+}
+
+/*
+ * Apply one validated VFIO_DEVICE_SET_IRQS request.  @data holds @count
+ * elements of the request's data type (none, u8 bools or s32 fds).
+ */
+static int mttym_set_irqs_locked(struct mttym_state *st,
+				 const struct vfio_irq_set *hdr,
+				 const void *data)
+{
+	u32 action = hdr->flags & VFIO_IRQ_SET_ACTION_TYPE_MASK;
+	u32 type = hdr->flags & VFIO_IRQ_SET_DATA_TYPE_MASK;
+	bool msi = hdr->index == VFIO_PCI_MSI_IRQ_INDEX;
+	struct eventfd_ctx **trigger = msi ? &st->msi_trigger :
+					     &st->intx_trigger;
+	bool set = false;
+
+	lockdep_assert_held(&st->lock);
+
+	/* Only DATA_NONE may come with count 0 (it means "tear down"). */
+	if (!hdr->count && type != VFIO_IRQ_SET_DATA_NONE)
+		return -EINVAL;
+	if (type == VFIO_IRQ_SET_DATA_NONE)
+		set = hdr->count;
+	else if (type == VFIO_IRQ_SET_DATA_BOOL)
+		set = *(const u8 *)data;
+
+	switch (action) {
+	case VFIO_IRQ_SET_ACTION_TRIGGER:
+		if (type == VFIO_IRQ_SET_DATA_EVENTFD) {
+			s32 fd = *(const s32 *)data;
+			struct eventfd_ctx *ctx = NULL;
+
+			if (fd < -1)
+				return -EINVAL;
+			if (fd >= 0) {
+				ctx = eventfd_ctx_fdget(fd);
+				if (IS_ERR(ctx))
+					return PTR_ERR(ctx);
+			}
+			mttym_put_trigger(trigger);
+			*trigger = ctx;
+			st->intx_masked = false;
+			st->irq_level = false;
+			mttym_update_irq(st);
+			return 0;
+		}
+		if (!hdr->count) {
+			mttym_put_trigger(trigger);
+			return 0;
+		}
+		/* Loopback: fire the interrupt from userspace. */
+		if (set && *trigger)
+			mttym_signal(*trigger);
+		return 0;
+	case VFIO_IRQ_SET_ACTION_MASK:
+	case VFIO_IRQ_SET_ACTION_UNMASK:
+		if (msi || type == VFIO_IRQ_SET_DATA_EVENTFD || !hdr->count)
+			return -EINVAL;
+		if (!set)
+			return 0;
+		st->intx_masked = action == VFIO_IRQ_SET_ACTION_MASK;
+		if (!st->intx_masked)
+			mttym_update_irq(st);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static long mttym_set_irqs(struct mttym_state *st, void __user *arg)
+{
+	unsigned long minsz = offsetofend(struct vfio_irq_set, count);
+	struct vfio_irq_set hdr;
+	size_t data_size = 0;
+	u8 *data = NULL;
+	u32 action;
+	int ret;
+
+	if (copy_from_user(&hdr, arg, minsz))
+		return -EFAULT;
+	ret = vfio_set_irqs_validate_and_prepare(&hdr,
+						 mttym_num_irqs(hdr.index),
+						 VFIO_PCI_NUM_IRQS, &data_size);
+	if (ret)
+		return ret;
+	action = hdr.flags & VFIO_IRQ_SET_ACTION_TYPE_MASK;
+	if (hweight32(action) != 1)
+		return -EINVAL;
+	if (data_size) {
+		data = memdup_user(arg + minsz, data_size);
+		if (IS_ERR(data))
+			return PTR_ERR(data);
+	}
+	mutex_lock(&st->lock);
+	ret = mttym_set_irqs_locked(st, &hdr, data);
+	mutex_unlock(&st->lock);
+	kfree(data);
+	return ret;
+}
+
+static long mttym_ioctl(struct vfio_device *vdev, unsigned int cmd,
+			unsigned long arg)
+{
+	struct mttym_state *st = vdev_to_state(vdev);
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case VFIO_DEVICE_GET_INFO:
+		return mttym_get_info(st, uarg);
+	case VFIO_DEVICE_GET_REGION_INFO:
+		return vfio_mig_get_region_info(&st->mig, uarg);
+	case VFIO_DEVICE_GET_IRQ_INFO:
+		return mttym_get_irq_info(uarg);
+	case VFIO_DEVICE_SET_IRQS:
+		return mttym_set_irqs(st, uarg);
+	case VFIO_DEVICE_RESET:
+		mutex_lock(&st->lock);
+		mttym_reset_locked(st);
+		mutex_unlock(&st->lock);
+		return 0;
+	}
+	return -ENOTTY;
+}
+
+static ssize_t mttym_read(struct vfio_device *vdev, char __user *buf,
+			  size_t count, loff_t *ppos)
+{
+	return vfio_mig_rw(&vdev_to_state(vdev)->mig, buf, count, ppos, false);
+}
+
+static ssize_t mttym_write(struct vfio_device *vdev, const char __user *buf,
+			   size_t count, loff_t *ppos)
+{
+	return vfio_mig_rw(&vdev_to_state(vdev)->mig, (char __user *)buf,
+			   count, ppos, true);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Device life cycle */
+
+static bool mttym_pool_take(const struct mttym_type *t)
+{
+	bool ok;
+
+	mutex_lock(&mttym_pool_lock);
+	ok = mttym_ports_free >= t->nr_ports && mttym_mem_free >= t->mem_size;
+	if (ok) {
+		mttym_ports_free -= t->nr_ports;
+		mttym_mem_free -= t->mem_size;
+	}
+	mutex_unlock(&mttym_pool_lock);
+	return ok;
+}
+
+static void mttym_pool_give(const struct mttym_type *t)
+{
+	mutex_lock(&mttym_pool_lock);
+	mttym_ports_free += t->nr_ports;
+	mttym_mem_free += t->mem_size;
+	mutex_unlock(&mttym_pool_lock);
+}
+
+static void mttym_init_regions(struct mttym_state *st)
+{
+	const u32 rw = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
+	struct vfio_mig_region *r = st->mig.regions;
+	unsigned int i;
+
+	st->mig.num_regions = VFIO_PCI_NUM_REGIONS;
+	for (i = 0; i < st->type->nr_ports; i++)
+		r[VFIO_PCI_BAR0_REGION_INDEX + i] = (struct vfio_mig_region) {
+			.size = MTTYM_UART_SIZE, .flags = rw,
+			.widths = VFIO_MIG_W1,
+			.read = mttym_uart_read, .write = mttym_uart_write,
+		};
+	r[VFIO_PCI_BAR2_REGION_INDEX] = (struct vfio_mig_region) {
+		.size = st->type->mem_size, .flags = rw,
+		.widths = VFIO_MIG_W1 | VFIO_MIG_W2 | VFIO_MIG_W4 | VFIO_MIG_W8,
+		.read = mttym_mem_read, .write = mttym_mem_write,
+	};
+	r[VFIO_PCI_CONFIG_REGION_INDEX] = (struct vfio_mig_region) {
+		.size = MTTYM_CFG_SIZE, .flags = rw,
+		.widths = VFIO_MIG_ANY_LENGTH,
+		.read = mttym_cfg_read, .write = mttym_cfg_write,
+	};
+}
+
+static int mttym_init_dev(struct vfio_device *vdev)
+{
+	struct mttym_state *st = vdev_to_state(vdev);
+	struct mdev_device *mdev = to_mdev_device(vdev->dev);
+	const struct mttym_type *t =
+		container_of(mdev->type, struct mttym_type, type);
+
+	if (!mttym_pool_take(t))
+		return -ENOSPC;
+	st->mem = vzalloc(t->mem_size);
+	if (!st->mem) {
+		mttym_pool_give(t);
+		return -ENOMEM;
+	}
+	st->type = t;
+	mutex_init(&st->lock);
+	mttym_init_regions(st);
+	mutex_lock(&st->lock);
+	mttym_reset_locked(st);
+	mutex_unlock(&st->lock);
+	return 0;
+}
+
+static void mttym_release_dev(struct vfio_device *vdev)
+{
+	struct mttym_state *st = vdev_to_state(vdev);
+
+	vfree(st->mem);
+	mutex_destroy(&st->lock);
+	mttym_pool_give(st->type);
+}
+
+static const struct vfio_device_ops mttym_dev_ops = {
+	.name = "vfio-mtty-mig",
+	.init = mttym_init_dev,
+	.release = mttym_release_dev,
+	.open_device = mttym_open_device,
+	.close_device = mttym_close_device,
+	.read = mttym_read,
+	.write = mttym_write,
+	.ioctl = mttym_ioctl,
+};
+
+static int mttym_probe(struct mdev_device *mdev)
+{
+	struct mttym_state *st;
+	int ret;
+
+	st = vfio_alloc_device(mttym_state, vdev, &mdev->dev, &mttym_dev_ops);
+	if (IS_ERR(st))
+		return PTR_ERR(st);
+	ret = vfio_register_emulated_iommu_dev(&st->vdev);
+	if (ret) {
+		vfio_put_device(&st->vdev);
+		return ret;
+	}
+	dev_set_drvdata(&mdev->dev, st);
+	return 0;
+}
+
+static void mttym_remove(struct mdev_device *mdev)
+{
+	struct mttym_state *st = dev_get_drvdata(&mdev->dev);
+
+	vfio_unregister_group_dev(&st->vdev);
+	vfio_put_device(&st->vdev);
+}
+
+static unsigned int mttym_get_available(struct mdev_type *mtype)
+{
+	const struct mttym_type *t =
+		container_of(mtype, struct mttym_type, type);
+	unsigned int n;
+
+	mutex_lock(&mttym_pool_lock);
+	n = min_t(u64, mttym_ports_free / t->nr_ports,
+		  div64_u64(mttym_mem_free, t->mem_size));
+	mutex_unlock(&mttym_pool_lock);
+	return n;
+}
+
+static ssize_t mttym_show_description(struct mdev_type *mtype, char *buf)
+{
+	const struct mttym_type *t =
+		container_of(mtype, struct mttym_type, type);
+
+	return sysfs_emit(buf, "ports=%u memory=%llu\n", t->nr_ports,
+			  t->mem_size);
+}
+
+static struct mdev_driver mttym_driver = {
+	.device_api = VFIO_DEVICE_API_PCI_STRING,
+	.driver = {
+		.name = "mtty_mig",
+		.owner = THIS_MODULE,
+		.mod_name = KBUILD_MODNAME,
+	},
+	.probe = mttym_probe,
+	.remove = mttym_remove,
+	.get_available = mttym_get_available,
+	.show_description = mttym_show_description,
+};
+
+static void mttym_parent_release(struct device *dev)
+{
+	/* The parent device is static; nothing to free. */
+}
+
+static int __init mttym_init(void)
+{
+	int ret;
+
+	if (!mem_budget_mib)
+		return -EINVAL;
+	mttym_mem_free = (u64)mem_budget_mib * SZ_1M;
+	mttym_ports_free = MTTYM_TOTAL_PORTS;
+
+	ret = mdev_register_driver(&mttym_driver);
+	if (ret)
+		return ret;
+	mttym_parent.class = class_create(THIS_MODULE, MTTYM_NAME);
+	if (IS_ERR(mttym_parent.class)) {
+		ret = PTR_ERR(mttym_parent.class);
+		goto err_driver;
+	}
+	mttym_parent.dev.class = mttym_parent.class;
+	mttym_parent.dev.release = mttym_parent_release;
+	dev_set_name(&mttym_parent.dev, "%s", MTTYM_NAME);
+	ret = device_register(&mttym_parent.dev);
+	if (ret)
+		goto err_put;
+	ret = mdev_register_parent(&mttym_parent.parent, &mttym_parent.dev,
+				   &mttym_driver, mttym_mdev_types,
+				   ARRAY_SIZE(mttym_mdev_types));
+	if (ret)
+		goto err_device;
+	return 0;
+
+err_device:
+	device_del(&mttym_parent.dev);
+err_put:
+	put_device(&mttym_parent.dev);
+	class_destroy(mttym_parent.class);
+err_driver:
+	mdev_unregister_driver(&mttym_driver);
+	return ret;
+}
+
+static void __exit mttym_exit(void)
+{
+	mdev_unregister_parent(&mttym_parent.parent);
+	device_unregister(&mttym_parent.dev);
+	class_destroy(mttym_parent.class);
+	mdev_unregister_driver(&mttym_driver);
+}
+
+module_init(mttym_init);
+module_exit(mttym_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("The vfio-mig authors");
+MODULE_DESCRIPTION("mtty-mig: mediated serial device with device memory");

@@ -1,0 +1,71 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Download one of the pinned Debian kernels (image + headers + kbuild) into
+# the project cache and unpack it there with dpkg-deb.  Nothing is installed
+# on the host.  Prints the unpacked tree's directory on success.
+#
+# usage: scripts/fetch-kernel.sh [--kdir|--root] NAME
+#   NAME    a name from scripts/kernels.conf (for example 6.1)
+#   --kdir  print the kernel headers directory (KDIR for module builds)
+#   --root  print the unpacked root (default)
+
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+cache=${VFIO_MIG_CACHE:-$top/.cache}
+what=root
+
+die() { echo "fetch-kernel: $*" >&2; exit 1; }
+
+case "${1:-}" in
+--kdir) what=kdir; shift ;;
+--root) shift ;;
+-h|--help) sed -n '3,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+esac
+name=${1:-}
+[ -n "$name" ] || die "usage: fetch-kernel.sh [--kdir|--root] NAME"
+
+line=$(awk -v n="$name" '$1 == n { print; exit }' "$here/kernels.conf")
+[ -n "$line" ] || die "unknown kernel '$name' (see scripts/kernels.conf)"
+read -r _ rel ver suite <<<"$line"
+
+dest=$cache/kernels/$rel
+root=$dest/root
+kdir=$root/usr/src/linux-headers-$rel
+
+if [ ! -e "$dest/.done" ]; then
+	command -v dpkg-deb >/dev/null || die "dpkg-deb not found"
+	command -v apt-get >/dev/null || die "apt-get not found"
+	[ "$suite" = bookworm ] || die "suite $suite is not supported yet"
+	common=${rel%-amd64}-common
+	pkgs="linux-image-$rel-unsigned=$ver linux-headers-$rel=$ver"
+	pkgs="$pkgs linux-headers-$common=$ver linux-kbuild-${name}=$ver"
+	rm -rf "$dest"
+	mkdir -p "$dest/debs"
+	echo "fetch-kernel: downloading Debian kernel $rel ($ver)" >&2
+	# apt-get download writes into the current directory.
+	# shellcheck disable=SC2086
+	if ! (cd "$dest/debs" && apt-get download -q -o APT::Sandbox::User=root $pkgs >&2); then
+		die "apt-get download failed; run 'apt-get update' and retry"
+	fi
+	for deb in "$dest"/debs/*.deb; do
+		dpkg-deb -x "$deb" "$root"
+	done
+	# The headers' Makefile includes the -common tree by an absolute
+	# path; point it at the unpacked copy instead.
+	printf 'include %s/usr/src/linux-headers-%s/Makefile\n' \
+		"$root" "$common" >"$kdir/Makefile.new"
+	grep -v '^include ' "$kdir/Makefile" >>"$kdir/Makefile.new" || true
+	mv "$kdir/Makefile.new" "$kdir/Makefile"
+	depmod -b "$root" "$rel" 2>/dev/null || \
+		/sbin/depmod -b "$root" "$rel" || die "depmod failed"
+	rm -rf "$dest/debs"
+	touch "$dest/.done"
+fi
+
+case $what in
+kdir) echo "$kdir" ;;
+root) echo "$root" ;;
+esac

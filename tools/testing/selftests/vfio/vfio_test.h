@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the vfio-mig selftests: TAP output, mdev creation and
+ * removal through sysfs, opening a device through the VFIO group + type1
+ * container path, and region accessors.
+ *
+ * Copyright (c) 2026 The vfio-mig authors
+ */
+#ifndef VFIO_TEST_H
+#define VFIO_TEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define MDEV_PARENT	"/sys/class/mdev_bus/mtty_mig"
+#define MDEV_TYPE_1P	"mtty_mig-1port-1M"
+#define MDEV_TYPE_2P	"mtty_mig-2port-1M"
+#define MDEV_TYPE_16M	"mtty_mig-1port-16M"
+
+/* --- TAP ---------------------------------------------------------------- */
+
+/* Start the TAP output. */
+void t_start(void);
+/* Record one test result; prints "ok N - ..." or "not ok N - ...". */
+bool t_ok(bool cond, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Record a skipped test with the reason. */
+void t_skip(const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Print a diagnostic line ("# ..."). */
+void t_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Stop the program: a setup step failed. */
+void t_bail(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+/* Print the totals and return the exit status for main(). */
+int t_done(void);
+/* Expect a call's result to be -1 with errno @err. */
+bool t_errno(long ret, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* --- sysfs and mdevs ------------------------------------------------------ */
+
+int sysfs_write(const char *path, const char *val);
+/* Read an integer from a sysfs file; -1 on error. */
+long sysfs_read_long(const char *path);
+/* Create an mdev of @type; fills @uuid (37 bytes).  Returns 0 or -errno. */
+int mdev_create(const char *type, char *uuid);
+int mdev_remove(const char *uuid);
+bool mdev_exists(const char *uuid);
+long mdev_available(const char *type);
+
+/* --- VFIO device -------------------------------------------------------- */
+
+struct vdev {
+	int container;
+	int group;
+	int fd;
+	char uuid[40];
+};
+
+/* Open @uuid through its group and a type1v2 container.  0 or -errno. */
+int vdev_open(struct vdev *v, const char *uuid);
+void vdev_close(struct vdev *v);
+/* Create an mdev of @type and open it; bails out on failure. */
+void vdev_create_open(struct vdev *v, const char *type);
+/* Close and remove. */
+void vdev_destroy(struct vdev *v);
+
+uint64_t region_pos(unsigned int index, uint64_t off);
+/* pread/pwrite on a region: returns bytes moved or -errno. */
+ssize_t region_read(struct vdev *v, unsigned int index, uint64_t off,
+		    void *buf, size_t len);
+ssize_t region_write(struct vdev *v, unsigned int index, uint64_t off,
+		     const void *buf, size_t len);
+
+uint32_t cfg_read(struct vdev *v, unsigned int off, size_t len);
+void cfg_write(struct vdev *v, unsigned int off, uint32_t val, size_t len);
+uint8_t uart_in(struct vdev *v, unsigned int port, unsigned int reg);
+void uart_out(struct vdev *v, unsigned int port, unsigned int reg,
+	      uint8_t val);
+
+/* eventfd helpers: returns the number of events pending (0 if none). */
+int efd_new(void);
+uint64_t efd_drain(int efd);
+/* VFIO_DEVICE_SET_IRQS with one eventfd (or -1). 0 or -errno. */
+int irq_set_eventfd(struct vdev *v, unsigned int index, int efd);
+/* VFIO_DEVICE_SET_IRQS with DATA_NONE. 0 or -errno. */
+int irq_set_none(struct vdev *v, unsigned int index, uint32_t action,
+		 uint32_t count);
+
+#endif
