@@ -60,11 +60,11 @@ tools: $(ST_BIN) $(TOOL_BIN)
 
 $(BUILD)/selftests/%: $(ST_DIR)/%.c $(ST_LIB) $(ST_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -o $@ $< $(ST_LIB)
+	$(CC) $(USER_CFLAGS) -o $@ $< $(ST_LIB) -pthread
 
 $(BUILD)/tools/mtty-demo: tools/vfio-mig/mtty-demo.c $(ST_LIB) $(ST_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -o $@ $< $(ST_LIB)
+	$(CC) $(USER_CFLAGS) -o $@ $< $(ST_LIB) -pthread
 
 check: all lint
 	$(VM) -- $(ST_DIR)/run_tests.sh $(BUILD)/selftests
