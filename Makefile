@@ -54,17 +54,19 @@ kernel-cache: host-deps
 	@scripts/fetch-kernel.sh --kdir $(KVER) >/dev/null
 
 modules: $(KDIR_FETCH)
-	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+	@$(MAKE) --no-print-directory -C $(KDIR) M=$(CURDIR) W=1 modules
 
 tools: $(ST_BIN) $(TOOL_BIN)
 
 $(BUILD)/selftests/%: $(ST_DIR)/%.c $(ST_LIB) $(ST_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -o $@ $< $(ST_LIB) -pthread
+	@echo "  CC      $(patsubst $(CURDIR)/%,%,$@)"
+	@$(CC) $(USER_CFLAGS) -o $@ $< $(ST_LIB) -pthread
 
 $(BUILD)/tools/mtty-demo: tools/vfio-mig/mtty-demo.c $(ST_LIB) $(ST_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -o $@ $< $(ST_LIB) -pthread
+	@echo "  CC      $(patsubst $(CURDIR)/%,%,$@)"
+	@$(CC) $(USER_CFLAGS) -o $@ $< $(ST_LIB) -pthread
 
 check: all lint
 	$(VM) -- $(ST_DIR)/run_tests.sh $(BUILD)/selftests
@@ -82,5 +84,5 @@ lint: $(KDIR_FETCH)
 	scripts/lint $(KDIR)
 
 clean:
-	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
+	-@test -d $(KDIR) && $(MAKE) --no-print-directory -C $(KDIR) M=$(CURDIR) clean
 	rm -rf $(BUILD)
