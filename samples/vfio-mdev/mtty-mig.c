@@ -123,6 +123,11 @@ static inline struct mttym_state *vdev_to_state(struct vfio_device *vdev)
 	return container_of(vdev, struct mttym_state, vdev);
 }
 
+static inline const struct mttym_type *to_mttym_type(struct mdev_type *mtype)
+{
+	return container_of(mtype, struct mttym_type, type);
+}
+
 static inline struct mttym_state *mig_to_state(struct vfio_mig_device *mig)
 {
 	return container_of(mig, struct mttym_state, mig);
@@ -791,8 +796,7 @@ static int mttym_init_dev(struct vfio_device *vdev)
 {
 	struct mttym_state *st = vdev_to_state(vdev);
 	struct mdev_device *mdev = to_mdev_device(vdev->dev);
-	const struct mttym_type *t =
-		container_of(mdev->type, struct mttym_type, type);
+	const struct mttym_type *t = to_mttym_type(mdev->type);
 
 	if (!mttym_pool_take(t))
 		return -ENOSPC;
@@ -857,8 +861,7 @@ static void mttym_remove(struct mdev_device *mdev)
 
 static unsigned int mttym_get_available(struct mdev_type *mtype)
 {
-	const struct mttym_type *t =
-		container_of(mtype, struct mttym_type, type);
+	const struct mttym_type *t = to_mttym_type(mtype);
 	unsigned int n;
 
 	mutex_lock(&mttym_pool_lock);
@@ -870,8 +873,7 @@ static unsigned int mttym_get_available(struct mdev_type *mtype)
 
 static ssize_t mttym_show_description(struct mdev_type *mtype, char *buf)
 {
-	const struct mttym_type *t =
-		container_of(mtype, struct mttym_type, type);
+	const struct mttym_type *t = to_mttym_type(mtype);
 
 	return sysfs_emit(buf, "ports=%u memory=%llu\n", t->nr_ports,
 			  t->mem_size);
