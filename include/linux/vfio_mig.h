@@ -3,18 +3,26 @@
  * vfio-mig engine: the library that vendor drivers of emulated (mdev) VFIO
  * PCI devices link against.  The engine owns the decoding of region
  * accesses (file offset -> region index and offset, bounds, widths), the
- * bounce buffers between user memory and the driver, and the
- * VFIO_DEVICE_GET_REGION_INFO argsz protocol.  The driver describes its
- * regions and supplies per-region read/write callbacks that only ever see
- * kernel buffers and offsets that were already checked.
+ * bounce buffers between user memory and the driver, the
+ * VFIO_DEVICE_GET_REGION_INFO argsz protocol, and the whole migration
+ * region: state machine, pending accounting, data section, dirty-pfn log,
+ * stream framing and validation.  The driver describes its regions, supplies
+ * per-region read/write callbacks that only ever see kernel buffers and
+ * checked offsets, and a small struct vfio_mig_ops for migration.
+ * Documentation/vfio-migration.rst has the driver writer's guide.
  *
  * Copyright (c) 2026 The vfio-mig authors
  */
 #ifndef _LINUX_VFIO_MIG_H
 #define _LINUX_VFIO_MIG_H
 
-#include <linux/types.h>
 #include <linux/bits.h>
+#include <linux/mm_types.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/xarray.h>
+#include <uapi/linux/vfio_migration.h>
 
 /* A region's file offset is its index shifted by this many bits. */
 #define VFIO_MIG_REGION_SHIFT		40
@@ -43,6 +51,7 @@ struct vfio_mig_device;
  * @size: size in bytes; 0 means the region is not implemented
  * @flags: VFIO_REGION_INFO_FLAG_READ and/or _WRITE
  * @widths: VFIO_MIG_ANY_LENGTH or a mask of VFIO_MIG_W1.._W8
+ * @quiesce: refuse accesses with -EBUSY while the device is quiesced
  * @read: fill @buf with @count bytes at @off; returns 0 or -errno
  * @write: consume @count bytes of @buf at @off; returns 0 or -errno
  *
@@ -55,6 +64,7 @@ struct vfio_mig_region {
 	u64 size;
 	u32 flags;
 	u32 widths;
+	bool quiesce;
 	int (*read)(struct vfio_mig_device *mig, unsigned int index, u64 off,
 		    void *buf, size_t count);
 	int (*write)(struct vfio_mig_device *mig, unsigned int index, u64 off,
@@ -63,18 +73,130 @@ struct vfio_mig_region {
 
 #define VFIO_MIG_BOUNCE_SIZE	256
 
+struct vfio_mig_stream;
+
+/**
+ * struct vfio_mig_ops - what a vendor driver provides for migration
+ * @identity: write the bytes that identify the device's model and
+ *	configuration into @buf (at most @len) and return their count; a
+ *	destination accepts only a stream whose identity is byte-equal to its
+ *	own
+ * @quiesce: stop the device: no DMA, no interrupts, no change of state
+ * @unquiesce: let it run again (and deliver what became pending)
+ * @save_state: emit the stop-time state with vfio_mig_emit(), one record
+ *	per entry of state_types, in that order; called quiesced, or while
+ *	running to measure (then the bytes are discarded)
+ * @check_record: validate one incoming state record completely (length,
+ *	every index, count and value); 0 or -EINVAL.  Nothing is applied.
+ * @load_record: apply one record that passed @check_record; cannot fail
+ * @reset: return the device to its power-on state
+ * @mem_read: copy device memory out (optional: devices without memory
+ *	leave @mem_read, @mem_write and mem_size unset)
+ * @mem_write: copy device memory in
+ *
+ * Every op runs in process context with the engine's state lock held; the
+ * ops take the driver's own lock as needed and must not call back into the
+ * engine functions that take the state lock.
+ */
+struct vfio_mig_ops {
+	size_t (*identity)(struct vfio_mig_device *mig, u8 *buf, size_t len);
+	void (*quiesce)(struct vfio_mig_device *mig);
+	void (*unquiesce)(struct vfio_mig_device *mig);
+	int (*save_state)(struct vfio_mig_device *mig,
+			  struct vfio_mig_stream *s);
+	int (*check_record)(struct vfio_mig_device *mig, u32 type,
+			    const void *p, u32 len);
+	void (*load_record)(struct vfio_mig_device *mig, u32 type,
+			    const void *p, u32 len);
+	void (*reset)(struct vfio_mig_device *mig);
+	void (*mem_read)(struct vfio_mig_device *mig, u64 off, void *buf,
+			 size_t len);
+	void (*mem_write)(struct vfio_mig_device *mig, u64 off,
+			  const void *buf, size_t len);
+};
+
+/**
+ * struct vfio_mig_config - a device's migration parameters
+ * @ops: the driver's callbacks
+ * @data_size: size of the data section in bytes (page multiple, >= 64 KiB)
+ * @mmap: whether the data section may be mmapped
+ * @mem_size: device memory in bytes (page multiple), 0 for none
+ * @state_types: the driver record types of the stop-time state, in order
+ * @nr_state_types: entries in @state_types
+ * @max_record: the longest driver record payload, in bytes
+ */
+struct vfio_mig_config {
+	const struct vfio_mig_ops *ops;
+	u64 data_size;
+	bool mmap;
+	u64 mem_size;
+	const u32 *state_types;
+	unsigned int nr_state_types;
+	u32 max_record;
+};
+
+struct vfio_mig_save;
+struct vfio_mig_resume;
+
 /**
  * struct vfio_mig_device - the engine's per-device state
  * @regions: region descriptions, indexed by VFIO region index
  * @num_regions: number of regions reported by VFIO_DEVICE_GET_INFO
+ * @cfg: migration parameters (when @mig_index is non-zero)
+ * @mig_index: the migration region's index, 0 when there is none
+ * @data: the data section's buffer (vmalloc_user, device lifetime)
+ * @lock: the state lock: everything below up to @track_lock
+ * @state: device_state
+ * @quiesced: BAR accesses are refused
+ * @info: the header's stored fields (threshold, data, dirty_pfns)
+ * @query: a dirty-pfn query is set up
+ * @query_done: pfns of the query already reported
+ * @save: the save session, or NULL
+ * @resume: the resume session, or NULL
+ * @track_lock: protects @mem_dirty (taken from driver write paths)
+ * @mem_dirty: device-memory pages written since last sent, or NULL
+ * @log_lock: protects @log, @logging and @log_lost
+ * @log: dirty guest pfns, a bitmap page per 32768 pfns
+ * @logging: the log records DMA writes
+ * @log_lost: a log page could not be allocated; queries fail
  *
  * Embedded in the driver's device structure; the driver fills @regions
- * before the device is registered and does not change them afterwards.
+ * and calls vfio_mig_init() before the device is registered.
  */
 struct vfio_mig_device {
 	struct vfio_mig_region regions[VFIO_MIG_MAX_REGIONS];
 	unsigned int num_regions;
+	struct vfio_mig_config cfg;
+	unsigned int mig_index;
+	void *data;
+
+	struct mutex lock;
+	u32 state;
+	bool quiesced;
+	struct vfio_mig_info info;
+	bool query;
+	u64 query_done;
+	struct vfio_mig_save *save;
+	struct vfio_mig_resume *resume;
+
+	spinlock_t track_lock;
+	unsigned long *mem_dirty;
+
+	struct mutex log_lock;
+	struct xarray log;
+	bool logging;
+	bool log_lost;
 };
+
+int vfio_mig_init(struct vfio_mig_device *mig,
+		  const struct vfio_mig_config *cfg);
+void vfio_mig_uninit(struct vfio_mig_device *mig);
+void vfio_mig_reset(struct vfio_mig_device *mig);
+int vfio_mig_mmap(struct vfio_mig_device *mig, struct vm_area_struct *vma);
+int vfio_mig_emit(struct vfio_mig_stream *s, u32 type, const void *p,
+		  u32 len);
+void vfio_mig_mem_dirty(struct vfio_mig_device *mig, u64 off, u64 len);
+void vfio_mig_log_dirty(struct vfio_mig_device *mig, u64 iova, u64 len);
 
 int vfio_mig_check_access(const struct vfio_mig_device *mig, loff_t pos,
 			  size_t count, bool write, unsigned int *index,

@@ -9,22 +9,34 @@
  *   BAR0, BAR1  16550A-compatible UART ports (8 I/O ports each; BAR1 only
  *               on two-port types), transmit looped back to receive;
  *   BAR2        device memory (32-bit MMIO, size set by the mdev type);
+ *   BAR3        a DMA engine copying between guest memory (through
+ *               vfio_dma_rw()) and device memory, or filling guest memory;
  *   config      256 bytes with an MSI capability;
+ *   region 9    the vfio-mig migration region (owned by the engine).
  *   IRQs        INTx (maskable, automasked) and one MSI vector, both
  *               delivered through eventfds set with VFIO_DEVICE_SET_IRQS.
  * Region accesses are decoded and bounds-checked by the vfio-mig engine
- * (linux/vfio_mig.h); the callbacks here see only checked offsets.
+ * (linux/vfio_mig.h); the callbacks here see only checked offsets.  For
+ * migration the driver gives the engine its identity, quiesce/unquiesce,
+ * its stop-time state as records (config space, UART registers and FIFOs,
+ * interrupt state, DMA engine), strict checks of incoming records, and
+ * device-memory access; the engine does the rest.
  *
  * Locking:
  *   mttym_pool_lock  protects mttym_ports_free and mttym_mem_free, the
  *                    resources mdevs are created from.
  *   mttym_state.lock protects everything mutable in one device: config
  *                    space, UART registers and FIFOs, device memory, the
- *                    interrupt state and the eventfd pointers.  Taken by
- *                    the region callbacks, ioctl handlers, open and close;
+ *                    interrupt state, the DMA engine, the quiesced flag and
+ *                    the eventfd pointers.  Taken by the region callbacks,
+ *                    ioctl handlers, open and close, and the migration ops;
  *                    never held across copy_{to,from}_user (the engine and
- *                    the ioctl handlers copy before taking it).
- *   The two locks are never held together.
+ *                    the ioctl handlers copy before taking it).  DMA runs
+ *                    under it and reaches guest memory by vfio_dma_rw().
+ *   The engine's state lock (mig.lock) is taken before mttym_state.lock
+ *   when both are held: the engine calls the migration ops and the BAR
+ *   callbacks with it held.  Nothing here takes it under our lock.
+ *   mttym_pool_lock is never held together with the others.
  */
 
 #include <linux/device.h>
@@ -42,6 +54,7 @@
 #include <linux/vfio.h>
 #include <linux/vfio_mig.h>
 #include <linux/vmalloc.h>
+#include <asm/unaligned.h>
 
 #include "mtty-mig.h"
 
@@ -53,6 +66,11 @@
 #define MTTYM_CFG_SIZE		256
 #define MTTYM_MSI_CAP		0x40
 #define MTTYM_IIR_FIFOS_ON	0xc0	/* IIR bits 6-7: FIFOs enabled */
+#define MTTYM_DATA_SECTION	SZ_1M	/* migration data section */
+#define MTTYM_UART_REC_LEN	(MTTYM_FIFO_SIZE + 11)
+#define MTTYM_IRQ_REC_LEN	2
+#define MTTYM_DMA_REC_LEN	48
+#define MTTYM_FEAT_DMA		BIT(0)
 
 static unsigned int mem_budget_mib = 1024;
 module_param(mem_budget_mib, uint, 0444);
@@ -63,6 +81,7 @@ struct mttym_type {
 	struct mdev_type type;
 	unsigned int nr_ports;
 	u64 mem_size;
+	bool mmap;		/* the migration data section is mmappable */
 };
 
 struct mttym_uart {
@@ -75,6 +94,11 @@ struct mttym_uart {
 	bool thre_pending;		/* THR-empty interrupt outstanding */
 };
 
+struct mttym_dma {
+	u64 src, dst, len, pattern, count;
+	u32 status;
+};
+
 struct mttym_state {
 	struct vfio_device vdev;	/* must be first */
 	struct vfio_mig_device mig;
@@ -82,8 +106,11 @@ struct mttym_state {
 	struct mutex lock;
 	u8 cfg[MTTYM_CFG_SIZE];
 	u8 cfg_wmask[MTTYM_CFG_SIZE];
+	u8 cfg_reset[MTTYM_CFG_SIZE];	/* power-on config space */
 	struct mttym_uart uart[MTTYM_MAX_PORTS];
+	struct mttym_dma dma;
 	u8 *mem;
+	bool quiesced;
 	struct eventfd_ctx *intx_trigger;
 	struct eventfd_ctx *msi_trigger;
 	bool intx_masked;
@@ -100,12 +127,26 @@ static struct mttym_type mttym_types[] = {
 	{ .type.sysfs_name = "1port-16M",
 	  .type.pretty_name = "one UART port, 16 MiB device memory",
 	  .nr_ports = 1, .mem_size = SZ_16M },
+	{ .type.sysfs_name = "1port-1M-mmap",
+	  .type.pretty_name = "one UART port, 1 MiB device memory, mmappable migration data",
+	  .nr_ports = 1, .mem_size = SZ_1M, .mmap = true },
+	{ .type.sysfs_name = "2port-1M-mmap",
+	  .type.pretty_name = "two UART ports, 1 MiB device memory, mmappable migration data",
+	  .nr_ports = 2, .mem_size = SZ_1M, .mmap = true },
+	{ .type.sysfs_name = "1port-16M-mmap",
+	  .type.pretty_name = "one UART port, 16 MiB device memory, mmappable migration data",
+	  .nr_ports = 1, .mem_size = SZ_16M, .mmap = true },
 };
 
-static struct mdev_type *mttym_mdev_types[] = {
-	&mttym_types[0].type,
-	&mttym_types[1].type,
-	&mttym_types[2].type,
+static struct mdev_type *mttym_mdev_types[ARRAY_SIZE(mttym_types)];
+
+static const u32 mttym_state_types_1p[] = {
+	MTTYM_REC_CONFIG, MTTYM_REC_UART0, MTTYM_REC_IRQ, MTTYM_REC_DMA,
+};
+
+static const u32 mttym_state_types_2p[] = {
+	MTTYM_REC_CONFIG, MTTYM_REC_UART0, MTTYM_REC_UART1, MTTYM_REC_IRQ,
+	MTTYM_REC_DMA,
 };
 
 static struct {
@@ -173,6 +214,9 @@ static void mttym_cfg_reset(struct mttym_state *st)
 	/* Device memory: 32-bit non-prefetchable MMIO. */
 	cfg_put(st, PCI_BASE_ADDRESS_2, PCI_BASE_ADDRESS_MEM_TYPE_32, 4,
 		~(u32)(t->mem_size - 1));
+	/* DMA engine registers: 32-bit non-prefetchable MMIO, 4 KiB. */
+	cfg_put(st, PCI_BASE_ADDRESS_3, PCI_BASE_ADDRESS_MEM_TYPE_32, 4,
+		~(u32)(MTTYM_DMA_BAR_SIZE - 1));
 
 	cfg_put(st, PCI_SUBSYSTEM_VENDOR_ID, MTTYM_PCI_VENDOR, 2, 0);
 	cfg_put(st, PCI_SUBSYSTEM_ID, t->nr_ports, 2, 0);
@@ -188,6 +232,7 @@ static void mttym_cfg_reset(struct mttym_state *st)
 	cfg_put(st, MTTYM_MSI_CAP + PCI_MSI_ADDRESS_LO, 0, 4, 0xfffffffc);
 	cfg_put(st, MTTYM_MSI_CAP + PCI_MSI_ADDRESS_HI, 0, 4, 0xffffffff);
 	cfg_put(st, MTTYM_MSI_CAP + PCI_MSI_DATA_64, 0, 2, 0xffff);
+	memcpy(st->cfg_reset, st->cfg, sizeof(st->cfg));
 }
 
 static int mttym_cfg_read(struct vfio_mig_device *mig, unsigned int index,
@@ -255,6 +300,9 @@ static void mttym_update_irq(struct mttym_state *st)
 	u16 cmd;
 
 	lockdep_assert_held(&st->lock);
+	/* A quiesced device raises nothing; unquiesce re-evaluates. */
+	if (st->quiesced)
+		return;
 	level = mttym_irq_pending(st);
 	rising = level && !st->irq_level;
 	st->irq_level = level;
@@ -511,6 +559,153 @@ static int mttym_mem_write(struct vfio_mig_device *mig, unsigned int index,
 
 	mutex_lock(&st->lock);
 	memcpy(st->mem + off, buf, count);
+	vfio_mig_mem_dirty(&st->mig, off, count);
+	mutex_unlock(&st->lock);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* DMA engine */
+
+#define MTTYM_DMA_CHUNK		PAGE_SIZE
+
+/*
+ * Run one DMA operation to completion.  Guest memory is reached only
+ * through vfio_dma_rw(), so the container sees every write, and each write
+ * into guest memory is logged for the dirty_pfns queries.
+ */
+static u32 mttym_dma_run(struct mttym_state *st, u32 op)
+{
+	struct mttym_dma *d = &st->dma;
+	u64 mem = st->type->mem_size, done = 0, end;
+	u8 *buf;
+	int ret = 0;
+
+	lockdep_assert_held(&st->lock);
+	if (!d->len)
+		return MTTYM_DMA_DONE;
+	switch (op) {
+	case MTTYM_DMA_OP_TO_DEV:
+		if (check_add_overflow(d->dst, d->len, &end) || end > mem)
+			return MTTYM_DMA_ERROR;
+		break;
+	case MTTYM_DMA_OP_FROM_DEV:
+		if (check_add_overflow(d->src, d->len, &end) || end > mem)
+			return MTTYM_DMA_ERROR;
+		break;
+	case MTTYM_DMA_OP_FILL:
+		if (check_add_overflow(d->dst, d->len - 1, &end))
+			return MTTYM_DMA_ERROR;
+		break;
+	default:
+		return MTTYM_DMA_ERROR;
+	}
+	buf = kmalloc(MTTYM_DMA_CHUNK, GFP_KERNEL);
+	if (!buf)
+		return MTTYM_DMA_ERROR;
+	if (op == MTTYM_DMA_OP_FILL) {
+		unsigned int i;
+
+		for (i = 0; i < MTTYM_DMA_CHUNK; i++)
+			buf[i] = d->pattern >> (8 * (i % 8));
+	}
+	while (done < d->len && !ret) {
+		size_t n = min_t(u64, d->len - done, MTTYM_DMA_CHUNK);
+
+		switch (op) {
+		case MTTYM_DMA_OP_TO_DEV:
+			ret = vfio_dma_rw(&st->vdev, d->src + done, buf, n,
+					  false);
+			if (!ret) {
+				memcpy(st->mem + d->dst + done, buf, n);
+				vfio_mig_mem_dirty(&st->mig, d->dst + done, n);
+			}
+			break;
+		case MTTYM_DMA_OP_FROM_DEV:
+			memcpy(buf, st->mem + d->src + done, n);
+			fallthrough;
+		case MTTYM_DMA_OP_FILL:
+			ret = vfio_dma_rw(&st->vdev, d->dst + done, buf, n,
+					  true);
+			if (!ret)
+				vfio_mig_log_dirty(&st->mig, d->dst + done, n);
+			break;
+		}
+		done += n;
+	}
+	kfree(buf);
+	return ret ? MTTYM_DMA_ERROR : MTTYM_DMA_DONE;
+}
+
+static int mttym_dma_read(struct vfio_mig_device *mig, unsigned int index,
+			  u64 off, void *buf, size_t count)
+{
+	struct mttym_state *st = mig_to_state(mig);
+	u64 val = 0;
+
+	mutex_lock(&st->lock);
+	switch (off & ~7ULL) {
+	case MTTYM_DMA_SRC:
+		val = st->dma.src;
+		break;
+	case MTTYM_DMA_DST:
+		val = st->dma.dst;
+		break;
+	case MTTYM_DMA_LEN:
+		val = st->dma.len;
+		break;
+	case MTTYM_DMA_CMD:	/* CMD reads 0, STATUS above it */
+		val = (u64)st->dma.status << 32;
+		break;
+	case MTTYM_DMA_PATTERN:
+		val = st->dma.pattern;
+		break;
+	case MTTYM_DMA_COUNT:
+		val = st->dma.count;
+		break;
+	}
+	mutex_unlock(&st->lock);
+	val >>= 8 * (off & 7);
+	memcpy(buf, &val, count);	/* little-endian host */
+	return 0;
+}
+
+static int mttym_dma_write(struct vfio_mig_device *mig, unsigned int index,
+			   u64 off, const void *buf, size_t count)
+{
+	struct mttym_state *st = mig_to_state(mig);
+	bool high = off & 4;
+	u64 val = 0, *reg = NULL;
+
+	memcpy(&val, buf, count);
+	mutex_lock(&st->lock);
+	switch (off & ~7ULL) {
+	case MTTYM_DMA_SRC:
+		reg = &st->dma.src;
+		break;
+	case MTTYM_DMA_DST:
+		reg = &st->dma.dst;
+		break;
+	case MTTYM_DMA_LEN:
+		reg = &st->dma.len;
+		break;
+	case MTTYM_DMA_PATTERN:
+		reg = &st->dma.pattern;
+		break;
+	case MTTYM_DMA_CMD:
+		if (!high) {
+			st->dma.status = mttym_dma_run(st, (u32)val);
+			st->dma.count++;
+		}
+		break;
+	}
+	/* 64-bit registers take 8-byte writes, or either 4-byte half. */
+	if (reg && count == 8)
+		*reg = val;
+	else if (reg && high)
+		*reg = (*reg & 0xffffffffULL) | val << 32;
+	else if (reg)
+		*reg = (*reg & ~0xffffffffULL) | val;
 	mutex_unlock(&st->lock);
 	return 0;
 }
@@ -527,6 +722,7 @@ static void mttym_reset_locked(struct mttym_state *st)
 	for (i = 0; i < MTTYM_MAX_PORTS; i++)
 		uart_reset(&st->uart[i]);
 	memset(st->mem, 0, st->type->mem_size);
+	memset(&st->dma, 0, sizeof(st->dma));
 	st->intx_masked = false;
 	st->irq_level = false;
 }
@@ -543,6 +739,7 @@ static int mttym_open_device(struct vfio_device *vdev)
 {
 	struct mttym_state *st = vdev_to_state(vdev);
 
+	vfio_mig_reset(&st->mig);
 	mutex_lock(&st->lock);
 	mttym_reset_locked(st);
 	mutex_unlock(&st->lock);
@@ -553,11 +750,263 @@ static void mttym_close_device(struct vfio_device *vdev)
 {
 	struct mttym_state *st = vdev_to_state(vdev);
 
+	/* A migration session never outlives the open. */
+	vfio_mig_reset(&st->mig);
 	mutex_lock(&st->lock);
 	mttym_put_trigger(&st->intx_trigger);
 	mttym_put_trigger(&st->msi_trigger);
 	mutex_unlock(&st->lock);
 }
+
+/* ---------------------------------------------------------------------- */
+/* Migration */
+
+static size_t mttym_identity(struct vfio_mig_device *mig, u8 *buf,
+			     size_t len)
+{
+	const struct mttym_type *t = mig_to_state(mig)->type;
+	struct {
+		char model[16];
+		__le32 version;
+		__le32 ports;
+		__le64 mem_size;
+		__le32 features;
+	} __packed id = {
+		.model = "mtty-mig",
+		.version = cpu_to_le32(1),
+		.ports = cpu_to_le32(t->nr_ports),
+		.mem_size = cpu_to_le64(t->mem_size),
+		.features = cpu_to_le32(MTTYM_FEAT_DMA),
+	};
+
+	if (len < sizeof(id))
+		return 0;
+	memcpy(buf, &id, sizeof(id));
+	return sizeof(id);
+}
+
+static void mttym_quiesce(struct vfio_mig_device *mig)
+{
+	struct mttym_state *st = mig_to_state(mig);
+
+	/* DMA runs synchronously under the lock: none is in flight. */
+	mutex_lock(&st->lock);
+	st->quiesced = true;
+	mutex_unlock(&st->lock);
+}
+
+static void mttym_unquiesce(struct vfio_mig_device *mig)
+{
+	struct mttym_state *st = mig_to_state(mig);
+
+	mutex_lock(&st->lock);
+	st->quiesced = false;
+	mttym_update_irq(st);
+	mutex_unlock(&st->lock);
+}
+
+static void put_le64(u8 *p, u64 v)
+{
+	put_unaligned_le64(v, p);
+}
+
+static void uart_save(const struct mttym_uart *u, u8 *p)
+{
+	unsigned int i;
+
+	memset(p, 0, MTTYM_UART_REC_LEN);
+	for (i = 0; i < u->count; i++)
+		p[i] = u->fifo[(u->head + i) % MTTYM_FIFO_SIZE];
+	p[16] = u->count;
+	p[17] = u->ier;
+	p[18] = u->fcr;
+	p[19] = u->lcr;
+	p[20] = u->mcr;
+	p[21] = u->scr;
+	p[22] = u->dll;
+	p[23] = u->dlm;
+	p[24] = u->lsr_err;
+	p[25] = u->msr_delta;
+	p[26] = u->thre_pending;
+}
+
+static int uart_check(const u8 *p)
+{
+	unsigned int i, count = p[16];
+	u8 fcr = p[18];
+	unsigned int cap = (fcr & UART_FCR_ENABLE_FIFO) ? MTTYM_FIFO_SIZE : 1;
+
+	if (count > cap || p[17] & ~0x0f ||
+	    fcr & ~(UART_FCR_ENABLE_FIFO | UART_FCR_DMA_SELECT |
+		    UART_FCR_TRIGGER_MASK) ||
+	    p[20] & ~0x1f || p[24] & ~UART_LSR_OE || p[25] & ~0x0f ||
+	    p[26] > 1)
+		return -EINVAL;
+	for (i = count; i < MTTYM_FIFO_SIZE; i++)
+		if (p[i])
+			return -EINVAL;
+	return 0;
+}
+
+static void uart_load(struct mttym_uart *u, const u8 *p)
+{
+	uart_reset(u);
+	memcpy(u->fifo, p, MTTYM_FIFO_SIZE);
+	u->count = p[16];
+	u->ier = p[17];
+	u->fcr = p[18];
+	u->lcr = p[19];
+	u->mcr = p[20];
+	u->scr = p[21];
+	u->dll = p[22];
+	u->dlm = p[23];
+	u->lsr_err = p[24];
+	u->msr_delta = p[25];
+	u->thre_pending = p[26];
+}
+
+static int mttym_save_state(struct vfio_mig_device *mig,
+			    struct vfio_mig_stream *s)
+{
+	struct mttym_state *st = mig_to_state(mig);
+	u8 uart[MTTYM_MAX_PORTS][MTTYM_UART_REC_LEN];
+	u8 cfg[MTTYM_CFG_SIZE], irq[MTTYM_IRQ_REC_LEN], dma[MTTYM_DMA_REC_LEN];
+	unsigned int i;
+
+	mutex_lock(&st->lock);
+	memcpy(cfg, st->cfg, sizeof(cfg));
+	for (i = 0; i < st->type->nr_ports; i++)
+		uart_save(&st->uart[i], uart[i]);
+	irq[0] = st->intx_masked;
+	irq[1] = st->irq_level;
+	put_le64(dma, st->dma.src);
+	put_le64(dma + 8, st->dma.dst);
+	put_le64(dma + 16, st->dma.len);
+	put_le64(dma + 24, st->dma.pattern);
+	put_le64(dma + 32, st->dma.count);
+	put_le64(dma + 40, st->dma.status);
+	mutex_unlock(&st->lock);
+
+	vfio_mig_emit(s, MTTYM_REC_CONFIG, cfg, sizeof(cfg));
+	for (i = 0; i < st->type->nr_ports; i++)
+		vfio_mig_emit(s, MTTYM_REC_UART0 + i, uart[i], sizeof(uart[i]));
+	vfio_mig_emit(s, MTTYM_REC_IRQ, irq, sizeof(irq));
+	return vfio_mig_emit(s, MTTYM_REC_DMA, dma, sizeof(dma));
+}
+
+/* Everything a record could carry is checked here, before any use. */
+static int mttym_check_record(struct vfio_mig_device *mig, u32 type,
+			      const void *p, u32 len)
+{
+	struct mttym_state *st = mig_to_state(mig);
+	const u8 *b = p;
+	unsigned int i;
+	int ret = 0;
+
+	switch (type) {
+	case MTTYM_REC_CONFIG:
+		if (len != MTTYM_CFG_SIZE)
+			return -EINVAL;
+		/* Bits the device does not let software write must match. */
+		mutex_lock(&st->lock);
+		for (i = 0; i < MTTYM_CFG_SIZE; i++) {
+			u8 fixed = ~st->cfg_wmask[i];
+
+			if ((b[i] & fixed) != (st->cfg_reset[i] & fixed))
+				ret = -EINVAL;
+		}
+		mutex_unlock(&st->lock);
+		return ret;
+	case MTTYM_REC_UART0:
+	case MTTYM_REC_UART1:
+		if (len != MTTYM_UART_REC_LEN ||
+		    type - MTTYM_REC_UART0 >= st->type->nr_ports)
+			return -EINVAL;
+		return uart_check(b);
+	case MTTYM_REC_IRQ:
+		if (len != MTTYM_IRQ_REC_LEN || b[0] > 1 || b[1] > 1)
+			return -EINVAL;
+		return 0;
+	case MTTYM_REC_DMA:
+		if (len != MTTYM_DMA_REC_LEN ||
+		    get_unaligned_le64(b + 40) > MTTYM_DMA_ERROR)
+			return -EINVAL;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static void mttym_load_record(struct vfio_mig_device *mig, u32 type,
+			      const void *p, u32 len)
+{
+	struct mttym_state *st = mig_to_state(mig);
+	const u8 *b = p;
+
+	mutex_lock(&st->lock);
+	switch (type) {
+	case MTTYM_REC_CONFIG:
+		memcpy(st->cfg, b, MTTYM_CFG_SIZE);
+		break;
+	case MTTYM_REC_UART0:
+	case MTTYM_REC_UART1:
+		uart_load(&st->uart[type - MTTYM_REC_UART0], b);
+		break;
+	case MTTYM_REC_IRQ:
+		st->intx_masked = b[0];
+		st->irq_level = b[1];
+		break;
+	case MTTYM_REC_DMA:
+		st->dma.src = get_unaligned_le64(b);
+		st->dma.dst = get_unaligned_le64(b + 8);
+		st->dma.len = get_unaligned_le64(b + 16);
+		st->dma.pattern = get_unaligned_le64(b + 24);
+		st->dma.count = get_unaligned_le64(b + 32);
+		st->dma.status = get_unaligned_le64(b + 40);
+		break;
+	}
+	mutex_unlock(&st->lock);
+}
+
+static void mttym_mig_reset(struct vfio_mig_device *mig)
+{
+	struct mttym_state *st = mig_to_state(mig);
+
+	mutex_lock(&st->lock);
+	mttym_reset_locked(st);
+	mutex_unlock(&st->lock);
+}
+
+static void mttym_mem_copy_out(struct vfio_mig_device *mig, u64 off,
+			       void *buf, size_t len)
+{
+	struct mttym_state *st = mig_to_state(mig);
+
+	mutex_lock(&st->lock);
+	memcpy(buf, st->mem + off, len);
+	mutex_unlock(&st->lock);
+}
+
+static void mttym_mem_copy_in(struct vfio_mig_device *mig, u64 off,
+			      const void *buf, size_t len)
+{
+	struct mttym_state *st = mig_to_state(mig);
+
+	mutex_lock(&st->lock);
+	memcpy(st->mem + off, buf, len);
+	mutex_unlock(&st->lock);
+}
+
+static const struct vfio_mig_ops mttym_mig_ops = {
+	.identity = mttym_identity,
+	.quiesce = mttym_quiesce,
+	.unquiesce = mttym_unquiesce,
+	.save_state = mttym_save_state,
+	.check_record = mttym_check_record,
+	.load_record = mttym_load_record,
+	.reset = mttym_mig_reset,
+	.mem_read = mttym_mem_copy_out,
+	.mem_write = mttym_mem_copy_in,
+};
 
 /* ---------------------------------------------------------------------- */
 /* ioctls */
@@ -657,7 +1106,7 @@ static int mttym_set_irqs_locked(struct mttym_state *st,
 			return 0;
 		}
 		/* Loopback: fire the interrupt from userspace. */
-		if (set && *trigger)
+		if (set && *trigger && !st->quiesced)
 			mttym_signal(*trigger);
 		return 0;
 	case VFIO_IRQ_SET_ACTION_MASK:
@@ -721,6 +1170,7 @@ static long mttym_ioctl(struct vfio_device *vdev, unsigned int cmd,
 	case VFIO_DEVICE_SET_IRQS:
 		return mttym_set_irqs(st, uarg);
 	case VFIO_DEVICE_RESET:
+		vfio_mig_reset(&st->mig);
 		mutex_lock(&st->lock);
 		mttym_reset_locked(st);
 		mutex_unlock(&st->lock);
@@ -740,6 +1190,11 @@ static ssize_t mttym_write(struct vfio_device *vdev, const char __user *buf,
 {
 	return vfio_mig_rw(&vdev_to_state(vdev)->mig, (char __user *)buf,
 			   count, ppos, true);
+}
+
+static int mttym_mmap(struct vfio_device *vdev, struct vm_area_struct *vma)
+{
+	return vfio_mig_mmap(&vdev_to_state(vdev)->mig, vma);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -777,13 +1232,19 @@ static void mttym_init_regions(struct mttym_state *st)
 	for (i = 0; i < st->type->nr_ports; i++)
 		r[VFIO_PCI_BAR0_REGION_INDEX + i] = (struct vfio_mig_region) {
 			.size = MTTYM_UART_SIZE, .flags = rw,
-			.widths = VFIO_MIG_W1,
+			.widths = VFIO_MIG_W1, .quiesce = true,
 			.read = mttym_uart_read, .write = mttym_uart_write,
 		};
 	r[VFIO_PCI_BAR2_REGION_INDEX] = (struct vfio_mig_region) {
 		.size = st->type->mem_size, .flags = rw,
 		.widths = VFIO_MIG_W1 | VFIO_MIG_W2 | VFIO_MIG_W4 | VFIO_MIG_W8,
+		.quiesce = true,
 		.read = mttym_mem_read, .write = mttym_mem_write,
+	};
+	r[MTTYM_DMA_REGION] = (struct vfio_mig_region) {
+		.size = MTTYM_DMA_BAR_SIZE, .flags = rw,
+		.widths = VFIO_MIG_W4 | VFIO_MIG_W8, .quiesce = true,
+		.read = mttym_dma_read, .write = mttym_dma_write,
 	};
 	r[VFIO_PCI_CONFIG_REGION_INDEX] = (struct vfio_mig_region) {
 		.size = MTTYM_CFG_SIZE, .flags = rw,
@@ -797,6 +1258,8 @@ static int mttym_init_dev(struct vfio_device *vdev)
 	struct mttym_state *st = vdev_to_state(vdev);
 	struct mdev_device *mdev = to_mdev_device(vdev->dev);
 	const struct mttym_type *t = to_mttym_type(mdev->type);
+	struct vfio_mig_config mig_cfg;
+	int ret;
 
 	if (!mttym_pool_take(t))
 		return -ENOSPC;
@@ -808,6 +1271,24 @@ static int mttym_init_dev(struct vfio_device *vdev)
 	st->type = t;
 	mutex_init(&st->lock);
 	mttym_init_regions(st);
+	mig_cfg = (struct vfio_mig_config) {
+		.ops = &mttym_mig_ops,
+		.data_size = MTTYM_DATA_SECTION,
+		.mmap = t->mmap,
+		.mem_size = t->mem_size,
+		.state_types = t->nr_ports == 1 ? mttym_state_types_1p :
+						  mttym_state_types_2p,
+		.nr_state_types = t->nr_ports == 1 ?
+				  ARRAY_SIZE(mttym_state_types_1p) :
+				  ARRAY_SIZE(mttym_state_types_2p),
+		.max_record = MTTYM_CFG_SIZE,
+	};
+	ret = vfio_mig_init(&st->mig, &mig_cfg);
+	if (ret) {
+		vfree(st->mem);
+		mttym_pool_give(t);
+		return ret;
+	}
 	mutex_lock(&st->lock);
 	mttym_reset_locked(st);
 	mutex_unlock(&st->lock);
@@ -818,6 +1299,7 @@ static void mttym_release_dev(struct vfio_device *vdev)
 {
 	struct mttym_state *st = vdev_to_state(vdev);
 
+	vfio_mig_uninit(&st->mig);
 	vfree(st->mem);
 	mutex_destroy(&st->lock);
 	mttym_pool_give(st->type);
@@ -831,6 +1313,7 @@ static const struct vfio_device_ops mttym_dev_ops = {
 	.close_device = mttym_close_device,
 	.read = mttym_read,
 	.write = mttym_write,
+	.mmap = mttym_mmap,
 	.ioctl = mttym_ioctl,
 };
 
@@ -875,8 +1358,8 @@ static ssize_t mttym_show_description(struct mdev_type *mtype, char *buf)
 {
 	const struct mttym_type *t = to_mttym_type(mtype);
 
-	return sysfs_emit(buf, "ports=%u memory=%llu\n", t->nr_ports,
-			  t->mem_size);
+	return sysfs_emit(buf, "ports=%u memory=%llu migration-data=%s\n",
+			  t->nr_ports, t->mem_size, t->mmap ? "mmap" : "trapped");
 }
 
 static struct mdev_driver mttym_driver = {
@@ -899,10 +1382,14 @@ static void mttym_parent_release(struct device *dev)
 
 static int __init mttym_init(void)
 {
+	unsigned int i;
 	int ret;
+
 
 	if (!mem_budget_mib)
 		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(mttym_types); i++)
+		mttym_mdev_types[i] = &mttym_types[i].type;
 	mttym_mem_free = (u64)mem_budget_mib * SZ_1M;
 	mttym_ports_free = MTTYM_TOTAL_PORTS;
 

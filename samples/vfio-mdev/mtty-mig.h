@@ -17,5 +17,37 @@
 #define MTTYM_UART0_REGION	0	/* BAR0: port 0, 8 I/O ports */
 #define MTTYM_UART1_REGION	1	/* BAR1: port 1 on two-port types */
 #define MTTYM_MEM_REGION	2	/* BAR2: device memory, 32-bit MMIO */
+#define MTTYM_DMA_REGION	3	/* BAR3: DMA engine registers */
+#define MTTYM_MIG_REGION	9	/* the vfio-mig migration region */
+
+/*
+ * DMA engine registers (BAR3, 4 KiB, 4- or 8-byte aligned accesses).
+ * Writing MTTYM_DMA_CMD runs one operation to completion before the write
+ * returns; guest memory is reached through the VFIO container's mappings
+ * (IOVAs), device memory by offset.
+ */
+#define MTTYM_DMA_BAR_SIZE	4096
+#define MTTYM_DMA_SRC		0x00	/* u64: source IOVA or device offset */
+#define MTTYM_DMA_DST		0x08	/* u64: destination */
+#define MTTYM_DMA_LEN		0x10	/* u64: bytes */
+#define MTTYM_DMA_CMD		0x18	/* u32, write-only: an operation */
+#define MTTYM_DMA_STATUS	0x1c	/* u32, read-only */
+#define MTTYM_DMA_PATTERN	0x20	/* u64: fill pattern */
+#define MTTYM_DMA_COUNT		0x28	/* u64, read-only: operations done */
+
+#define MTTYM_DMA_OP_TO_DEV	1	/* guest [SRC] -> device memory [DST] */
+#define MTTYM_DMA_OP_FROM_DEV	2	/* device memory [SRC] -> guest [DST] */
+#define MTTYM_DMA_OP_FILL	3	/* PATTERN -> guest [DST], LEN bytes */
+
+#define MTTYM_DMA_IDLE		0
+#define MTTYM_DMA_DONE		1
+#define MTTYM_DMA_ERROR		2
+
+/* Driver record types in the migration stream. */
+#define MTTYM_REC_CONFIG	0x100
+#define MTTYM_REC_UART0		0x101
+#define MTTYM_REC_UART1		0x102
+#define MTTYM_REC_IRQ		0x103
+#define MTTYM_REC_DMA		0x104
 
 #endif /* _MTTY_MIG_H */

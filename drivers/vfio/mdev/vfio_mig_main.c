@@ -1,22 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * vfio-mig engine: region access decoding for emulated VFIO devices.
+ * vfio-mig engine: region access decoding for emulated VFIO devices, the
+ * migration region's place among the device's regions (info, data
+ * section, mmap), and setup.
  *
  * Copyright (c) 2026 The vfio-mig authors
  *
- * Locking: the engine keeps no mutable state of its own in this file.  The
- * region table of a struct vfio_mig_device is written by the driver before
- * the device is registered and only read afterwards.  User memory is copied
- * into and out of an on-stack bounce buffer here, with no lock held, so a
- * driver callback never runs copy_{to,from}_user() and never holds its own
- * lock across a user copy.
+ * Locking: the region table and mig->cfg are written before the device is
+ * registered and only read afterwards.  User memory is copied into and out
+ * of an on-stack bounce buffer here with no lock held, so a callback never
+ * runs copy_{to,from}_user() and never holds a lock across a user copy.
+ * Regions marked quiesce are accessed under mig->lock, so an access and a
+ * state transition never interleave.  The data section is copied straight
+ * between the user and the section's buffer with no lock held: the buffer
+ * lives as long as the device, and its mappings have no fault handler, so
+ * a user buffer that is itself a mapping of the data section cannot
+ * deadlock.
  */
 
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/overflow.h>
+#include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vfio.h>
-#include <linux/vfio_mig.h>
+#include <linux/vmalloc.h>
+
+#include "vfio_mig_priv.h"
 
 static bool vfio_mig_width_ok(u32 widths, u64 off, size_t count)
 {
@@ -72,6 +82,54 @@ int vfio_mig_check_access(const struct vfio_mig_device *mig, loff_t pos,
 }
 EXPORT_SYMBOL_GPL(vfio_mig_check_access);
 
+/* Call a region's callback; quiesce regions under the state lock. */
+static int region_call(struct vfio_mig_device *mig,
+		       const struct vfio_mig_region *r, unsigned int index,
+		       u64 off, void *buf, size_t n, bool write)
+{
+	int ret;
+
+	if (r->quiesce && mig->mig_index) {
+		mutex_lock(&mig->lock);
+		if (mig->quiesced)
+			ret = -EBUSY;
+		else if (write)
+			ret = r->write(mig, index, off, buf, n);
+		else
+			ret = r->read(mig, index, off, buf, n);
+		mutex_unlock(&mig->lock);
+		return ret;
+	}
+	if (write)
+		return r->write(mig, index, off, buf, n);
+	return r->read(mig, index, off, buf, n);
+}
+
+/*
+ * Trapped access to the data section: reads in any state, writes only
+ * while resuming.  No lock is held across the copy (see the top).
+ */
+static ssize_t data_rw(struct vfio_mig_device *mig, char __user *buf,
+		       size_t count, loff_t *ppos, u64 off, bool write)
+{
+	u8 *p = (u8 *)mig->data + (off - VFIO_MIG_HDR_PAGE);
+	bool ok;
+
+	if (write) {
+		mutex_lock(&mig->lock);
+		ok = mig->state == VFIO_MIG_STATE_RESUME;
+		mutex_unlock(&mig->lock);
+		if (!ok)
+			return -EINVAL;
+		if (copy_from_user(p, buf, count))
+			return -EFAULT;
+	} else if (copy_to_user(buf, p, count)) {
+		return -EFAULT;
+	}
+	*ppos += count;
+	return count;
+}
+
 /**
  * vfio_mig_rw() - serve a read(2) or write(2) on the device file
  * @mig: the device
@@ -102,6 +160,12 @@ ssize_t vfio_mig_rw(struct vfio_mig_device *mig, char __user *buf,
 	if (ret)
 		return ret;
 	r = &mig->regions[index];
+	if (index == mig->mig_index && mig->mig_index) {
+		if (off >= VFIO_MIG_HDR_PAGE)
+			return data_rw(mig, buf, count, ppos, off, write);
+		if (off + count > VFIO_MIG_HDR_PAGE)
+			return -EINVAL;
+	}
 
 	while (done < count) {
 		size_t n = min_t(size_t, count - done, sizeof(bounce));
@@ -111,9 +175,11 @@ ssize_t vfio_mig_rw(struct vfio_mig_device *mig, char __user *buf,
 				ret = -EFAULT;
 				break;
 			}
-			ret = r->write(mig, index, off + done, bounce, n);
+			ret = region_call(mig, r, index, off + done, bounce,
+					  n, true);
 		} else {
-			ret = r->read(mig, index, off + done, bounce, n);
+			ret = region_call(mig, r, index, off + done, bounce,
+					  n, false);
 			if (!ret && copy_to_user(buf + done, bounce, n))
 				ret = -EFAULT;
 		}
@@ -128,6 +194,34 @@ ssize_t vfio_mig_rw(struct vfio_mig_device *mig, char __user *buf,
 }
 EXPORT_SYMBOL_GPL(vfio_mig_rw);
 
+/* Capabilities of the migration region: its type, and the mmap area. */
+static int mig_region_caps(struct vfio_mig_device *mig,
+			   struct vfio_info_cap *caps)
+{
+	struct vfio_region_info_cap_type type = {
+		.header.id = VFIO_REGION_INFO_CAP_TYPE,
+		.header.version = 1,
+		.type = VFIO_MIG_REGION_TYPE,
+		.subtype = VFIO_MIG_REGION_SUBTYPE,
+	};
+	struct {
+		struct vfio_region_info_cap_sparse_mmap sparse;
+		struct vfio_region_sparse_mmap_area area;
+	} sp = {
+		.sparse.header.id = VFIO_REGION_INFO_CAP_SPARSE_MMAP,
+		.sparse.header.version = 1,
+		.sparse.nr_areas = 1,
+		.area.offset = VFIO_MIG_HDR_PAGE,
+		.area.size = mig->cfg.data_size,
+	};
+	int ret;
+
+	ret = vfio_info_add_capability(caps, &type.header, sizeof(type));
+	if (ret || !mig->cfg.mmap)
+		return ret;
+	return vfio_info_add_capability(caps, &sp.sparse.header, sizeof(sp));
+}
+
 /**
  * vfio_mig_get_region_info() - serve VFIO_DEVICE_GET_REGION_INFO
  * @mig: the device
@@ -135,15 +229,19 @@ EXPORT_SYMBOL_GPL(vfio_mig_rw);
  *
  * Implements the argsz protocol: argsz below the fixed part or an unknown
  * index is -EINVAL; a region that is not implemented reports size 0 and no
- * flags.
+ * flags.  The migration region carries a capability chain (region type;
+ * sparse mmap of the data section when mmap is offered): when argsz is too
+ * small for it, argsz returns the size needed and cap_offset stays 0.
  *
- * Return: 0, -EINVAL or -EFAULT.
+ * Return: 0, -EINVAL, -ENOMEM or -EFAULT.
  */
 long vfio_mig_get_region_info(struct vfio_mig_device *mig, void __user *arg)
 {
 	unsigned long minsz = offsetofend(struct vfio_region_info, offset);
+	struct vfio_info_cap caps = { };
 	struct vfio_region_info info;
 	const struct vfio_mig_region *r;
+	int ret = 0;
 
 	if (copy_from_user(&info, arg, minsz))
 		return -EFAULT;
@@ -154,11 +252,136 @@ long vfio_mig_get_region_info(struct vfio_mig_device *mig, void __user *arg)
 	info.size = r->size;
 	info.flags = r->size ? r->flags : 0;
 	info.cap_offset = 0;
+
+	if (mig->mig_index && info.index == mig->mig_index) {
+		ret = mig_region_caps(mig, &caps);
+		if (ret)
+			goto out;
+		info.flags |= VFIO_REGION_INFO_FLAG_CAPS;
+		if (info.argsz < sizeof(info) + caps.size) {
+			info.argsz = sizeof(info) + caps.size;
+		} else {
+			vfio_info_cap_shift(&caps, sizeof(info));
+			if (copy_to_user(arg + sizeof(info), caps.buf,
+					 caps.size)) {
+				ret = -EFAULT;
+				goto out;
+			}
+			info.cap_offset = sizeof(info);
+		}
+	}
 	if (copy_to_user(arg, &info, minsz))
-		return -EFAULT;
-	return 0;
+		ret = -EFAULT;
+out:
+	kfree(caps.buf);
+	return ret;
 }
 EXPORT_SYMBOL_GPL(vfio_mig_get_region_info);
+
+/**
+ * vfio_mig_mmap() - serve mmap(2) on the device file
+ * @mig: the device
+ * @vma: the new mapping
+ *
+ * Only the migration region's data section can be mapped, only when the
+ * device offers it, only shared, and only inside the section.  The mapping
+ * shows the section's buffer, which lives as long as the device, so it
+ * stays valid across state changes, reset and close.
+ *
+ * Return: 0 or -EINVAL.
+ */
+int vfio_mig_mmap(struct vfio_mig_device *mig, struct vm_area_struct *vma)
+{
+	u64 pos = (u64)vma->vm_pgoff << PAGE_SHIFT;
+	u64 len = vma->vm_end - vma->vm_start, off, end;
+
+	if (!mig->mig_index || !mig->cfg.mmap)
+		return -EINVAL;
+	if (vma->vm_pgoff > (U64_MAX >> PAGE_SHIFT) ||
+	    pos >> VFIO_MIG_REGION_SHIFT != mig->mig_index)
+		return -EINVAL;
+	off = pos & VFIO_MIG_OFFSET_MASK;
+	if (!(vma->vm_flags & VM_SHARED) || (vma->vm_flags & VM_EXEC) ||
+	    off < VFIO_MIG_HDR_PAGE || check_add_overflow(off, len, &end) ||
+	    end > vfio_mig_region_size(mig))
+		return -EINVAL;
+	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP;
+	vma->vm_flags &= ~VM_MAYEXEC;
+	return remap_vmalloc_range(vma, mig->data,
+				   (off - VFIO_MIG_HDR_PAGE) >> PAGE_SHIFT);
+}
+EXPORT_SYMBOL_GPL(vfio_mig_mmap);
+
+/**
+ * vfio_mig_init() - add the migration region to a device
+ * @mig: the device, with its other regions already described
+ * @cfg: migration parameters; copied
+ *
+ * Appends the migration region after the driver's regions and allocates
+ * the data section.  Call before the device is registered; undo with
+ * vfio_mig_uninit().
+ *
+ * Return: 0, -EINVAL for a bad @cfg, or -ENOMEM.
+ */
+int vfio_mig_init(struct vfio_mig_device *mig,
+		  const struct vfio_mig_config *cfg)
+{
+	const struct vfio_mig_ops *ops = cfg->ops;
+	struct vfio_mig_region *r;
+
+	BUILD_BUG_ON(PAGE_SIZE != VFIO_MIG_STREAM_PAGE_SIZE);
+	if (mig->num_regions >= VFIO_MIG_MAX_REGIONS || !ops ||
+	    !ops->identity || !ops->quiesce || !ops->unquiesce ||
+	    !ops->save_state || !ops->check_record || !ops->load_record ||
+	    !ops->reset || cfg->data_size < VFIO_MIG_MIN_DATA ||
+	    cfg->data_size > VFIO_MIG_MAX_DATA ||
+	    !PAGE_ALIGNED(cfg->data_size) || !PAGE_ALIGNED(cfg->mem_size) ||
+	    (cfg->mem_size && (!ops->mem_read || !ops->mem_write)) ||
+	    (cfg->nr_state_types && !cfg->state_types) ||
+	    cfg->max_record > VFIO_MIG_MAX_RECORD)
+		return -EINVAL;
+
+	mig->data = vmalloc_user(cfg->data_size);
+	if (!mig->data)
+		return -ENOMEM;
+	mig->cfg = *cfg;
+	mutex_init(&mig->lock);
+	vfio_mig_log_init(mig);
+	mig->state = VFIO_MIG_STATE_NONE;
+	mig->info.data.offset = VFIO_MIG_HDR_PAGE;
+
+	mig->mig_index = mig->num_regions++;
+	r = &mig->regions[mig->mig_index];
+	*r = (struct vfio_mig_region) {
+		.size = vfio_mig_region_size(mig),
+		.flags = VFIO_REGION_INFO_FLAG_READ |
+			 VFIO_REGION_INFO_FLAG_WRITE |
+			 (cfg->mmap ? VFIO_REGION_INFO_FLAG_MMAP : 0),
+		.widths = VFIO_MIG_ANY_LENGTH,
+		.read = vfio_mig_region_read,
+		.write = vfio_mig_region_write,
+	};
+	return 0;
+}
+EXPORT_SYMBOL_GPL(vfio_mig_init);
+
+/**
+ * vfio_mig_uninit() - release what vfio_mig_init() set up
+ * @mig: the device, no longer open
+ */
+void vfio_mig_uninit(struct vfio_mig_device *mig)
+{
+	if (!mig->mig_index)
+		return;
+	mutex_lock(&mig->lock);
+	vfio_mig_abort_locked(mig);
+	mutex_unlock(&mig->lock);
+	vfree(mig->data);
+	mig->data = NULL;
+	mutex_destroy(&mig->log_lock);
+	mutex_destroy(&mig->lock);
+}
+EXPORT_SYMBOL_GPL(vfio_mig_uninit);
 
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("The vfio-mig authors");

@@ -101,12 +101,16 @@ static void test_bars(struct vdev *v, unsigned int ports)
 	t_ok(size == ri.size && flags == PCI_BASE_ADDRESS_MEM_TYPE_32,
 	     "%up: BAR2 is 32-bit MMIO of the region's size (%u)", ports,
 	     size);
-	for (i = 3; i < 6; i++) {
+	size = bar_size(v, 3, &flags);
+	t_ok(size == MTTYM_DMA_BAR_SIZE &&
+	     flags == PCI_BASE_ADDRESS_MEM_TYPE_32,
+	     "%up: BAR3 is the DMA engine's 4 KiB of MMIO", ports);
+	for (i = 4; i < 6; i++) {
 		size = bar_size(v, i, &flags);
 		if (size)
 			break;
 	}
-	t_ok(i == 6, "%up: BAR3-5 are not implemented", ports);
+	t_ok(i == 6, "%up: BAR4-5 are not implemented", ports);
 
 	cfg_write(v, PCI_BASE_ADDRESS_2, 0xfe000000, 4);
 	cfg_write(v, PCI_BASE_ADDRESS_0, 0xc0a1, 4);
@@ -169,7 +173,7 @@ static void test_info(struct vdev *v, unsigned int ports)
 	t_ok(ret == 0 &&
 	     (di.flags & VFIO_DEVICE_FLAGS_PCI) &&
 	     (di.flags & VFIO_DEVICE_FLAGS_RESET) &&
-	     di.num_regions == VFIO_PCI_NUM_REGIONS &&
+	     di.num_regions == MTTYM_MIG_REGION + 1 &&
 	     di.num_irqs == VFIO_PCI_NUM_IRQS,
 	     "%up: GET_INFO: PCI, resettable, %u regions, %u irqs", ports,
 	     di.num_regions, di.num_irqs);
@@ -183,6 +187,8 @@ static void test_info(struct vdev *v, unsigned int ports)
 			want = 8;
 		else if (i == MTTYM_MEM_REGION)
 			want = 1 << 20;
+		else if (i == MTTYM_DMA_REGION)
+			want = MTTYM_DMA_BAR_SIZE;
 		region_info(v, i, &ri);
 		if (ri.size != want || ri.offset != region_pos(i, 0) ||
 		    (want && (ri.flags & 3) != 3) || (!want && ri.flags)) {

@@ -48,7 +48,7 @@ static void test_attributes(void)
 	     "type device_api is vfio-pci");
 	t_ok(read_str(TYPES_DIR MDEV_TYPE_2P "/description", buf,
 		      sizeof(buf)) == 0 &&
-	     strcmp(buf, "ports=2 memory=1048576\n") == 0,
+	     strcmp(buf, "ports=2 memory=1048576 migration-data=trapped\n") == 0,
 	     "type description names ports and memory");
 	t_ok(read_str(TYPES_DIR MDEV_TYPE_16M "/name", buf,
 		      sizeof(buf)) == 0 && strstr(buf, "16 MiB"),

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vfio-mig engine: dirty tracking.  Two logs live here:
+ *
+ *  - the device-memory log (mig->mem_dirty), one bit per page of device
+ *    memory, set by the driver's write paths through vfio_mig_mem_dirty()
+ *    and consumed by the save stream (vfio_mig_stream.c);
+ *  - the guest-page log (mig->log), one bit per guest pfn the device wrote
+ *    by DMA, set through vfio_mig_log_dirty() and reported to userspace by
+ *    dirty_pfns queries.  It is sparse: an xarray of bitmap pages, each
+ *    covering 32768 pfns, allocated only where the device wrote, so its size
+ *    follows what was dirtied, never the IOVA space.
+ *
+ * Copyright (c) 2026 The vfio-mig authors
+ *
+ * Locking:
+ *   mig->lock       (state lock) held by every function here that is not
+ *                   called from a driver write path; it orders starting and
+ *                   stopping tracking against queries.
+ *   mig->track_lock (spinlock) protects the mem_dirty pointer against the
+ *                   driver's write paths; bits themselves are atomic.
+ *   mig->log_lock   (mutex) protects the xarray contents, logging and
+ *                   log_lost.  Taken by driver DMA paths (under the
+ *                   driver's lock) and by queries (under mig->lock), so the
+ *                   order is mig->lock -> driver lock -> log_lock.
+ */
+
+#include <linux/bitmap.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/xarray.h>
+
+#include "vfio_mig_priv.h"
+
+#define LOG_PFNS_PER_PAGE	(PAGE_SIZE * BITS_PER_BYTE)
+
+static u64 mem_pages(const struct vfio_mig_device *mig)
+{
+	return mig->cfg.mem_size >> PAGE_SHIFT;
+}
+
+void vfio_mig_log_init(struct vfio_mig_device *mig)
+{
+	spin_lock_init(&mig->track_lock);
+	mutex_init(&mig->log_lock);
+	xa_init(&mig->log);
+}
+
+static void log_free(struct vfio_mig_device *mig)
+{
+	unsigned long index;
+	void *page;
+
+	lockdep_assert_held(&mig->log_lock);
+	xa_for_each(&mig->log, index, page)
+		free_page((unsigned long)page);
+	xa_destroy(&mig->log);
+}
+
+/*
+ * Start both logs: every device-memory page counts as dirty (all of it is
+ * still to be sent) and the guest-page log starts empty.
+ */
+int vfio_mig_track_start(struct vfio_mig_device *mig)
+{
+	unsigned long *bits = NULL;
+	u64 n = mem_pages(mig);
+
+	lockdep_assert_held(&mig->lock);
+	if (n) {
+		bits = bitmap_zalloc(n, GFP_KERNEL_ACCOUNT);
+		if (!bits)
+			return -ENOMEM;
+		bitmap_fill(bits, n);
+	}
+	spin_lock(&mig->track_lock);
+	mig->mem_dirty = bits;
+	spin_unlock(&mig->track_lock);
+
+	mutex_lock(&mig->log_lock);
+	log_free(mig);
+	mig->log_lost = false;
+	mig->logging = true;
+	mutex_unlock(&mig->log_lock);
+	mig->query = false;
+	return 0;
+}
+
+void vfio_mig_track_stop(struct vfio_mig_device *mig)
+{
+	unsigned long *bits;
+
+	lockdep_assert_held(&mig->lock);
+	spin_lock(&mig->track_lock);
+	bits = mig->mem_dirty;
+	mig->mem_dirty = NULL;
+	spin_unlock(&mig->track_lock);
+	bitmap_free(bits);
+
+	mutex_lock(&mig->log_lock);
+	mig->logging = false;
+	log_free(mig);
+	mutex_unlock(&mig->log_lock);
+	mig->query = false;
+}
+
+u64 vfio_mig_mem_dirty_count(struct vfio_mig_device *mig)
+{
+	lockdep_assert_held(&mig->lock);
+	if (!mig->mem_dirty)
+		return 0;
+	return bitmap_weight(mig->mem_dirty, mem_pages(mig));
+}
+
+/**
+ * vfio_mig_mem_dirty() - note a write to device memory
+ * @mig: the device
+ * @off: offset of the write in device memory
+ * @len: its length
+ *
+ * Called by the driver after every change to device memory, by any path
+ * (BAR writes, DMA into device memory).  Cheap when no save session runs.
+ * May be called under the driver's own locks, including spinlocks.
+ */
+void vfio_mig_mem_dirty(struct vfio_mig_device *mig, u64 off, u64 len)
+{
+	u64 first, last, end;
+	unsigned long flags;
+
+	if (!len || check_add_overflow(off, len, &end) ||
+	    end > mig->cfg.mem_size)
+		return;
+	first = off >> PAGE_SHIFT;
+	last = (end - 1) >> PAGE_SHIFT;
+	spin_lock_irqsave(&mig->track_lock, flags);
+	if (mig->mem_dirty) {
+		if (first == last)
+			set_bit(first, mig->mem_dirty);
+		else
+			bitmap_set(mig->mem_dirty, first, last - first + 1);
+	}
+	spin_unlock_irqrestore(&mig->track_lock, flags);
+}
+EXPORT_SYMBOL_GPL(vfio_mig_mem_dirty);
+
+/**
+ * vfio_mig_log_dirty() - note a device DMA write to guest memory
+ * @mig: the device
+ * @iova: the guest I/O virtual address written
+ * @len: the length written
+ *
+ * Called by the driver after each DMA write into guest memory (through
+ * vfio_dma_rw()).  Records every guest page the span touches while a save
+ * session tracks dirty pages; does nothing otherwise.  Process context
+ * only: it may allocate.
+ */
+void vfio_mig_log_dirty(struct vfio_mig_device *mig, u64 iova, u64 len)
+{
+	u64 pfn, last, end;
+
+	if (!len || check_add_overflow(iova, len - 1, &end))
+		return;
+	pfn = iova >> PAGE_SHIFT;
+	last = end >> PAGE_SHIFT;
+
+	mutex_lock(&mig->log_lock);
+	while (mig->logging && pfn <= last) {
+		unsigned long index = pfn / LOG_PFNS_PER_PAGE;
+		u64 base = (u64)index * LOG_PFNS_PER_PAGE;
+		u64 stop = min_t(u64, last, base + LOG_PFNS_PER_PAGE - 1);
+		unsigned long *bits = xa_load(&mig->log, index);
+
+		if (!bits) {
+			bits = (unsigned long *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+			if (!bits || xa_err(xa_store(&mig->log, index, bits,
+						     GFP_KERNEL_ACCOUNT))) {
+				free_page((unsigned long)bits);
+				mig->log_lost = true;
+				break;
+			}
+		}
+		bitmap_set(bits, pfn - base, stop - pfn + 1);
+		if (stop == U64_MAX)
+			break;
+		pfn = stop + 1;
+	}
+	mutex_unlock(&mig->log_lock);
+}
+EXPORT_SYMBOL_GPL(vfio_mig_log_dirty);
+
+/*
+ * Produce the next chunk of the current dirty_pfns query at the start of
+ * the data section and clear what it reports.  *copied is the number of
+ * pfns the chunk covers; 0 once the query is complete.
+ */
+int vfio_mig_query_chunk(struct vfio_mig_device *mig, u64 *copied)
+{
+	u64 max = (mig->cfg.data_size - sizeof(u64)) * BITS_PER_BYTE;
+	u64 start, n, first, end, pfn;
+	unsigned long index;
+	u64 *out = mig->data;
+	unsigned long *bits;
+	int ret = 0;
+
+	lockdep_assert_held(&mig->lock);
+	if (!mig->query)
+		return -EINVAL;
+	n = min(mig->info.dirty_pfns.total - mig->query_done, max);
+	*copied = n;
+	if (!n)
+		return 0;
+	start = (mig->info.dirty_pfns.start_addr >> PAGE_SHIFT) +
+		mig->query_done;
+	end = start + n;	/* cannot overflow: checked when set up */
+
+	memset(out, 0, DIV_ROUND_UP(n, 64) * sizeof(u64));
+	mutex_lock(&mig->log_lock);
+	if (mig->log_lost) {
+		ret = -EIO;
+		goto out;
+	}
+	first = start / LOG_PFNS_PER_PAGE;
+	xa_for_each_range(&mig->log, index, bits, first,
+			  (end - 1) / LOG_PFNS_PER_PAGE) {
+		u64 base = (u64)index * LOG_PFNS_PER_PAGE;
+		u64 lo = max(start, base) - base;
+		u64 hi = min(end, base + LOG_PFNS_PER_PAGE) - base;
+
+		for (pfn = find_next_bit(bits, hi, lo); pfn < hi;
+		     pfn = find_next_bit(bits, hi, pfn + 1)) {
+			u64 bit = base + pfn - start;
+
+			out[bit / 64] |= 1ULL << (bit % 64);
+			__clear_bit(pfn, bits);
+		}
+	}
+	mig->query_done += n;
+out:
+	mutex_unlock(&mig->log_lock);
+	return ret;
+}

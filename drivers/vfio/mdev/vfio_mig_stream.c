@@ -1,0 +1,543 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vfio-mig engine: the device data stream.
+ *
+ * Save side: records are produced into the data section on each Get
+ * buffer: the HEADER record first, then MEM_PAGE records for dirty
+ * device-memory pages, and once the device is stopped the driver's state
+ * records and END, which were serialised at the stop.
+ *
+ * Resume side: bytes handed over by Set buffer are copied into private
+ * buffers and parsed incrementally.  Each record header is checked as soon
+ * as its 16 bytes are in (type allowed at this point, length bound, sequence
+ * number), each payload when complete (CRC32C, then its content: magic,
+ * version and identity, page offset, or the driver's check).  Nothing is
+ * applied before RESUME_COMPLETED, when the stream is known to be complete
+ * and valid; then all of it is applied at once.
+ *
+ * Copyright (c) 2026 The vfio-mig authors
+ *
+ * Locking: every function here runs with mig->lock held.
+ */
+
+#include <linux/crc32.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "vfio_mig_priv.h"
+
+u32 vfio_mig_crc(const struct vfio_mig_record_hdr *h, const void *p, u32 len)
+{
+	struct vfio_mig_record_hdr tmp = *h;
+	u32 crc;
+
+	tmp.crc = 0;
+	crc = __crc32c_le(~0U, (const u8 *)&tmp, sizeof(tmp));
+	return ~__crc32c_le(crc, p, len);
+}
+
+/* Lay out a record whose payload already sits after the header at @dst. */
+static void rec_seal(u8 *dst, u32 type, u32 seq, u32 len)
+{
+	struct vfio_mig_record_hdr h = {
+		.type = cpu_to_le32(type),
+		.length = cpu_to_le32(len),
+		.seq = cpu_to_le32(seq),
+	};
+
+	h.crc = cpu_to_le32(vfio_mig_crc(&h, dst + sizeof(h), len));
+	memcpy(dst, &h, sizeof(h));
+}
+
+/**
+ * vfio_mig_emit() - append one record to a save stream
+ * @s: the stream handed to ops->save_state
+ * @type: record type, VFIO_MIG_REC_DRIVER_BASE or above
+ * @p: payload (little-endian, no padding, no raw kernel structs)
+ * @len: payload length, at most cfg.max_record
+ *
+ * Return: 0, or the first error of this stream (-EINVAL for a bad type or
+ * length); later calls keep returning it.
+ */
+int vfio_mig_emit(struct vfio_mig_stream *s, u32 type, const void *p,
+		  u32 len)
+{
+	size_t need = VFIO_MIG_REC_HDR + len;
+
+	if (s->err)
+		return s->err;
+	if (type < VFIO_MIG_REC_DRIVER_BASE || len > VFIO_MIG_MAX_RECORD) {
+		s->err = -EINVAL;
+		return s->err;
+	}
+	if (s->buf) {
+		if (s->len + need > s->cap) {
+			s->err = -EINVAL;
+			return s->err;
+		}
+		memcpy(s->buf + s->len + VFIO_MIG_REC_HDR, p, len);
+		rec_seal(s->buf + s->len, type, s->seq, len);
+	}
+	s->len += need;
+	s->seq++;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(vfio_mig_emit);
+
+static size_t identity_get(struct vfio_mig_device *mig, u8 *buf)
+{
+	size_t n = mig->cfg.ops->identity(mig, buf, VFIO_MIG_MAX_IDENTITY);
+
+	return min_t(size_t, n, VFIO_MIG_MAX_IDENTITY);
+}
+
+static size_t header_rec_size(struct vfio_mig_device *mig)
+{
+	u8 id[VFIO_MIG_MAX_IDENTITY];
+
+	return VFIO_MIG_REC_HDR + sizeof(struct vfio_mig_stream_header) +
+	       identity_get(mig, id);
+}
+
+/* Size of the stop-time state (driver records and END), measured. */
+static int state_size(struct vfio_mig_device *mig, size_t *size)
+{
+	struct vfio_mig_stream s = { };
+	int ret = mig->cfg.ops->save_state(mig, &s);
+
+	if (ret || s.err)
+		return ret ?: s.err;
+	*size = s.len + VFIO_MIG_REC_HDR;
+	return 0;
+}
+
+int vfio_mig_save_start(struct vfio_mig_device *mig)
+{
+	struct vfio_mig_save *save;
+	int ret;
+
+	lockdep_assert_held(&mig->lock);
+	save = kzalloc(sizeof(*save), GFP_KERNEL_ACCOUNT);
+	if (!save)
+		return -ENOMEM;
+	ret = vfio_mig_track_start(mig);
+	if (ret) {
+		kfree(save);
+		return ret;
+	}
+	mig->save = save;
+	return 0;
+}
+
+void vfio_mig_save_drop(struct vfio_mig_device *mig)
+{
+	lockdep_assert_held(&mig->lock);
+	if (!mig->save)
+		return;
+	vfio_mig_track_stop(mig);
+	kvfree(mig->save->state);
+	kfree(mig->save);
+	mig->save = NULL;
+}
+
+/*
+ * The device was just quiesced: serialise the stop-time state now, with
+ * the sequence numbers it will carry after the header (if still unsent)
+ * and every page still dirty.
+ */
+int vfio_mig_save_stop(struct vfio_mig_device *mig)
+{
+	struct vfio_mig_save *save = mig->save;
+	struct vfio_mig_stream s = { };
+	size_t size;
+	int ret;
+
+	lockdep_assert_held(&mig->lock);
+	ret = state_size(mig, &size);
+	if (ret)
+		return ret;
+	s.cap = size;
+	s.buf = kvmalloc(size, GFP_KERNEL_ACCOUNT);
+	if (!s.buf)
+		return -ENOMEM;
+	s.seq = save->seq + !save->header_sent +
+		(u32)vfio_mig_mem_dirty_count(mig);
+	ret = mig->cfg.ops->save_state(mig, &s);
+	if (!ret)
+		ret = s.err;
+	if (!ret && s.len + VFIO_MIG_REC_HDR != size)
+		ret = -EIO;
+	if (ret) {
+		kvfree(s.buf);
+		return ret;
+	}
+	rec_seal(s.buf + s.len, VFIO_MIG_REC_END, s.seq, 0);
+	save->state = s.buf;
+	save->state_len = size;
+	save->state_off = 0;
+	return 0;
+}
+
+void vfio_mig_save_pending(struct vfio_mig_device *mig, u64 *precopy,
+			   u64 *postcopy)
+{
+	struct vfio_mig_save *save = mig->save;
+	u64 early;
+	size_t size = 0;
+
+	lockdep_assert_held(&mig->lock);
+	*precopy = 0;
+	*postcopy = 0;
+	if (!save)
+		return;
+	early = vfio_mig_mem_dirty_count(mig) * VFIO_MIG_PAGE_REC;
+	if (!save->header_sent)
+		early += header_rec_size(mig);
+	if (save->state) {
+		*postcopy = early + save->state_len - save->state_off;
+		return;
+	}
+	*precopy = early;
+	if (!state_size(mig, &size))
+		*postcopy = size;
+}
+
+static size_t put_header_rec(struct vfio_mig_device *mig, u8 *dst)
+{
+	struct vfio_mig_stream_header *sh = (void *)(dst + VFIO_MIG_REC_HDR);
+	size_t idlen = identity_get(mig, (u8 *)(sh + 1));
+
+	sh->magic = cpu_to_le64(VFIO_MIG_STREAM_MAGIC);
+	sh->major = cpu_to_le16(VFIO_MIG_STREAM_MAJOR);
+	sh->minor = cpu_to_le16(VFIO_MIG_STREAM_MINOR);
+	sh->identity_len = cpu_to_le32(idlen);
+	rec_seal(dst, VFIO_MIG_REC_HEADER, mig->save->seq++,
+		 sizeof(*sh) + idlen);
+	return VFIO_MIG_REC_HDR + sizeof(*sh) + idlen;
+}
+
+static size_t put_mem_page(struct vfio_mig_device *mig, u8 *dst, u64 page)
+{
+	struct vfio_mig_mem_page *mp = (void *)(dst + VFIO_MIG_REC_HDR);
+
+	mp->offset = cpu_to_le64(page << PAGE_SHIFT);
+	mig->cfg.ops->mem_read(mig, page << PAGE_SHIFT, mp + 1,
+			       VFIO_MIG_STREAM_PAGE_SIZE);
+	rec_seal(dst, VFIO_MIG_REC_MEM_PAGE, mig->save->seq++,
+		 sizeof(*mp) + VFIO_MIG_STREAM_PAGE_SIZE);
+	return VFIO_MIG_PAGE_REC;
+}
+
+/*
+ * Get buffer: fill the data section with the next part of the stream and
+ * return its size.  In SETUP nothing is due; in PRECOPY the header and
+ * dirty pages; in STOPNCOPY also the state records and END.
+ */
+u64 vfio_mig_save_chunk(struct vfio_mig_device *mig)
+{
+	struct vfio_mig_save *save = mig->save;
+	u64 npages = mig->cfg.mem_size >> PAGE_SHIFT;
+	u64 cap = mig->cfg.data_size, pos = 0;
+	u8 *dst = mig->data;
+
+	lockdep_assert_held(&mig->lock);
+	if (mig->state == VFIO_MIG_STATE_SETUP)
+		return 0;
+	if (!save->header_sent) {
+		pos += put_header_rec(mig, dst);
+		save->header_sent = true;
+	}
+	while (mig->mem_dirty && pos + VFIO_MIG_PAGE_REC <= cap) {
+		u64 page = find_first_bit(mig->mem_dirty, npages);
+
+		if (page >= npages)
+			break;
+		/* Clear before reading: a later write dirties it again. */
+		clear_bit(page, mig->mem_dirty);
+		pos += put_mem_page(mig, dst + pos, page);
+	}
+	if (save->state && !vfio_mig_mem_dirty_count(mig)) {
+		u64 n = min_t(u64, cap - pos,
+			      save->state_len - save->state_off);
+
+		memcpy(dst + pos, save->state + save->state_off, n);
+		save->state_off += n;
+		pos += n;
+	}
+	return pos;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Resume */
+
+int vfio_mig_resume_start(struct vfio_mig_device *mig)
+{
+	struct vfio_mig_resume *r;
+	u32 max = max_t(u32, VFIO_MIG_PAGE_REC - VFIO_MIG_REC_HDR,
+			sizeof(struct vfio_mig_stream_header) +
+			VFIO_MIG_MAX_IDENTITY);
+	unsigned int n = mig->cfg.nr_state_types;
+
+	lockdep_assert_held(&mig->lock);
+	max = max(max, mig->cfg.max_record);
+	r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
+	if (!r)
+		return -ENOMEM;
+	r->payload = kvmalloc(max, GFP_KERNEL_ACCOUNT);
+	r->state = kcalloc(n ?: 1, sizeof(*r->state), GFP_KERNEL_ACCOUNT);
+	r->state_len = kcalloc(n ?: 1, sizeof(*r->state_len),
+			       GFP_KERNEL_ACCOUNT);
+	if (!r->payload || !r->state || !r->state_len) {
+		kvfree(r->payload);
+		kfree(r->state);
+		kfree(r->state_len);
+		kfree(r);
+		return -ENOMEM;
+	}
+	r->max_payload = max;
+	xa_init(&r->pages);
+	mig->resume = r;
+	return 0;
+}
+
+void vfio_mig_resume_drop(struct vfio_mig_device *mig)
+{
+	struct vfio_mig_resume *r = mig->resume;
+	unsigned long index;
+	unsigned int i;
+	void *page;
+
+	lockdep_assert_held(&mig->lock);
+	if (!r)
+		return;
+	xa_for_each(&r->pages, index, page)
+		kfree(page);
+	xa_destroy(&r->pages);
+	for (i = 0; i < mig->cfg.nr_state_types; i++)
+		kvfree(r->state[i]);
+	kfree(r->state);
+	kfree(r->state_len);
+	kvfree(r->payload);
+	kfree(r);
+	mig->resume = NULL;
+}
+
+/* A record header is complete: may this record come here? */
+static int check_rec_header(struct vfio_mig_device *mig,
+			    struct vfio_mig_resume *r)
+{
+	const struct vfio_mig_record_hdr *h = (const void *)r->hdr;
+	u32 type = le32_to_cpu(h->type), len = le32_to_cpu(h->length);
+	unsigned int next = r->next_state;
+
+	if (le32_to_cpu(h->seq) != r->seq)
+		return -EINVAL;
+	switch (r->phase) {
+	case VFIO_MIG_WANT_HEADER:
+		if (type != VFIO_MIG_REC_HEADER ||
+		    len < sizeof(struct vfio_mig_stream_header) ||
+		    len > sizeof(struct vfio_mig_stream_header) +
+			  VFIO_MIG_MAX_IDENTITY)
+			return -EINVAL;
+		break;
+	case VFIO_MIG_WANT_BODY:
+		if (type == VFIO_MIG_REC_MEM_PAGE) {
+			if (!mig->cfg.mem_size || next ||
+			    len != VFIO_MIG_PAGE_REC - VFIO_MIG_REC_HDR)
+				return -EINVAL;
+		} else if (type == VFIO_MIG_REC_END) {
+			if (len || next != mig->cfg.nr_state_types)
+				return -EINVAL;
+		} else if (next >= mig->cfg.nr_state_types ||
+			   type != mig->cfg.state_types[next] ||
+			   len > mig->cfg.max_record) {
+			return -EINVAL;
+		}
+		break;
+	default:
+		return -EINVAL;
+	}
+	r->type = type;
+	r->len = len;
+	r->have = 0;
+	r->in_payload = true;
+	return 0;
+}
+
+static int accept_header(struct vfio_mig_device *mig,
+			 struct vfio_mig_resume *r)
+{
+	const struct vfio_mig_stream_header *sh = (const void *)r->payload;
+	u8 id[VFIO_MIG_MAX_IDENTITY];
+	size_t idlen = identity_get(mig, id);
+
+	if (le64_to_cpu(sh->magic) != VFIO_MIG_STREAM_MAGIC ||
+	    le16_to_cpu(sh->major) != VFIO_MIG_STREAM_MAJOR ||
+	    le16_to_cpu(sh->minor) > VFIO_MIG_STREAM_MINOR ||
+	    le32_to_cpu(sh->identity_len) != r->len - sizeof(*sh) ||
+	    r->len - sizeof(*sh) != idlen ||
+	    memcmp(sh + 1, id, idlen))
+		return -EINVAL;
+	r->phase = VFIO_MIG_WANT_BODY;
+	return 0;
+}
+
+static int accept_page(struct vfio_mig_device *mig,
+		       struct vfio_mig_resume *r)
+{
+	const struct vfio_mig_mem_page *mp = (const void *)r->payload;
+	u64 off = le64_to_cpu(mp->offset);
+	void *copy, *old;
+
+	if (off & (VFIO_MIG_STREAM_PAGE_SIZE - 1) ||
+	    off >= mig->cfg.mem_size)
+		return -EINVAL;
+	copy = kmemdup(mp + 1, VFIO_MIG_STREAM_PAGE_SIZE, GFP_KERNEL_ACCOUNT);
+	if (!copy)
+		return -ENOMEM;
+	old = xa_store(&r->pages, off >> PAGE_SHIFT, copy, GFP_KERNEL_ACCOUNT);
+	if (xa_is_err(old)) {
+		kfree(copy);
+		return xa_err(old);
+	}
+	if (old)
+		kfree(old);
+	else
+		r->npages++;
+	return 0;
+}
+
+static int accept_state(struct vfio_mig_device *mig,
+			struct vfio_mig_resume *r)
+{
+	unsigned int i = r->next_state;
+	void *copy;
+	int ret;
+
+	ret = mig->cfg.ops->check_record(mig, r->type, r->payload, r->len);
+	if (ret)
+		return -EINVAL;
+	copy = kvmalloc(r->len ?: 1, GFP_KERNEL_ACCOUNT);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, r->payload, r->len);
+	r->state[i] = copy;
+	r->state_len[i] = r->len;
+	r->next_state++;
+	return 0;
+}
+
+/* A record is complete: check its CRC and content, then keep it. */
+static int accept_record(struct vfio_mig_device *mig,
+			 struct vfio_mig_resume *r)
+{
+	const struct vfio_mig_record_hdr *h = (const void *)r->hdr;
+	int ret;
+
+	if (le32_to_cpu(h->crc) != vfio_mig_crc(h, r->payload, r->len))
+		return -EINVAL;
+	switch (r->type) {
+	case VFIO_MIG_REC_HEADER:
+		ret = accept_header(mig, r);
+		break;
+	case VFIO_MIG_REC_MEM_PAGE:
+		ret = accept_page(mig, r);
+		break;
+	case VFIO_MIG_REC_END:
+		/* Complete only if every page of device memory arrived. */
+		ret = r->npages == mig->cfg.mem_size >> PAGE_SHIFT ?
+		      0 : -EINVAL;
+		if (!ret)
+			r->phase = VFIO_MIG_DONE;
+		break;
+	default:
+		ret = accept_state(mig, r);
+		break;
+	}
+	if (ret)
+		return ret;
+	r->seq++;
+	r->in_payload = false;
+	r->hdr_have = 0;
+	return 0;
+}
+
+static int feed(struct vfio_mig_device *mig, const u8 *src, u64 n)
+{
+	struct vfio_mig_resume *r = mig->resume;
+	int ret;
+
+	while (n) {
+		u64 take;
+
+		if (r->phase == VFIO_MIG_DONE)
+			return -EINVAL;	/* bytes after END */
+		if (!r->in_payload) {
+			take = min_t(u64, n, sizeof(r->hdr) - r->hdr_have);
+			memcpy(r->hdr + r->hdr_have, src, take);
+			r->hdr_have += take;
+			src += take;
+			n -= take;
+			if (r->hdr_have < sizeof(r->hdr))
+				break;
+			ret = check_rec_header(mig, r);
+			if (ret)
+				return ret;
+		} else {
+			take = min_t(u64, n, r->len - r->have);
+			memcpy(r->payload + r->have, src, take);
+			r->have += take;
+			src += take;
+			n -= take;
+		}
+		if (r->in_payload && r->have == r->len) {
+			ret = accept_record(mig, r);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Set buffer: consume @size bytes at region offset @off (inside the data
+ * section, checked by the caller) as the next part of the stream.  An
+ * error latches: the session accepts nothing more.
+ */
+int vfio_mig_resume_feed(struct vfio_mig_device *mig, u64 off, u64 size)
+{
+	struct vfio_mig_resume *r = mig->resume;
+	int ret;
+
+	lockdep_assert_held(&mig->lock);
+	if (r->failed)
+		return -EINVAL;
+	ret = feed(mig, (const u8 *)mig->data + (off - VFIO_MIG_HDR_PAGE),
+		   size);
+	/* Part of the buffer may have been consumed: never retry it. */
+	if (ret)
+		r->failed = true;
+	return ret;
+}
+
+/* RESUME -> RESUME_COMPLETED: apply a complete, valid stream at once. */
+int vfio_mig_resume_finish(struct vfio_mig_device *mig)
+{
+	struct vfio_mig_resume *r = mig->resume;
+	unsigned long index;
+	unsigned int i;
+	void *page;
+
+	lockdep_assert_held(&mig->lock);
+	if (r->failed || r->phase != VFIO_MIG_DONE)
+		return -EINVAL;
+	xa_for_each(&r->pages, index, page)
+		mig->cfg.ops->mem_write(mig, (u64)index << PAGE_SHIFT, page,
+					VFIO_MIG_STREAM_PAGE_SIZE);
+	for (i = 0; i < mig->cfg.nr_state_types; i++)
+		mig->cfg.ops->load_record(mig, mig->cfg.state_types[i],
+					  r->state[i], r->state_len[i]);
+	vfio_mig_resume_drop(mig);
+	return 0;
+}
