@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <linux/vfio.h>
@@ -393,4 +394,297 @@ int irq_set_none(struct vdev *v, unsigned int index, uint32_t action,
 	};
 
 	return ioctl(v->fd, VFIO_DEVICE_SET_IRQS, &s) ? -errno : 0;
+}
+
+void *dma_map(struct vdev *v, uint64_t iova, size_t size)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.iova = iova,
+		.size = size,
+	};
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		t_bail("mmap of %zu bytes failed", size);
+	memset(p, 0, size);
+	map.vaddr = (uintptr_t)p;
+	if (ioctl(v->container, VFIO_IOMMU_MAP_DMA, &map))
+		t_bail("VFIO_IOMMU_MAP_DMA at %#llx: %s",
+		       (unsigned long long)iova, strerror(errno));
+	return p;
+}
+
+void mig_find(struct vdev *v, struct mig *m)
+{
+	struct vfio_device_info di = { .argsz = sizeof(di) };
+	uint8_t buf[1024];
+	struct vfio_region_info *ri = (void *)buf;
+	unsigned int i;
+
+	memset(m, 0, sizeof(*m));
+	if (ioctl(v->fd, VFIO_DEVICE_GET_INFO, &di))
+		t_bail("GET_INFO: %s", strerror(errno));
+	for (i = VFIO_PCI_NUM_REGIONS; i < di.num_regions; i++) {
+		struct vfio_info_cap_header *h;
+		uint32_t off;
+
+		memset(buf, 0, sizeof(buf));
+		ri->argsz = sizeof(buf);
+		ri->index = i;
+		if (ioctl(v->fd, VFIO_DEVICE_GET_REGION_INFO, ri) ||
+		    !(ri->flags & VFIO_REGION_INFO_FLAG_CAPS))
+			continue;
+		for (off = ri->cap_offset; off && off + sizeof(*h) <= sizeof(buf);
+		     off = h->next) {
+			struct vfio_region_info_cap_type *ct;
+
+			h = (void *)(buf + off);
+			if (h->id == VFIO_REGION_INFO_CAP_SPARSE_MMAP) {
+				struct vfio_region_info_cap_sparse_mmap *sp =
+					(void *)h;
+
+				m->mmap = sp->nr_areas == 1;
+			}
+			if (h->id != VFIO_REGION_INFO_CAP_TYPE)
+				continue;
+			ct = (void *)h;
+			if (ct->type == VFIO_MIG_REGION_TYPE &&
+			    ct->subtype == VFIO_MIG_REGION_SUBTYPE)
+				m->index = i;
+		}
+		if (m->index == i) {
+			m->size = ri->size;
+			m->mmap = m->mmap &&
+				  (ri->flags & VFIO_REGION_INFO_FLAG_MMAP);
+			break;
+		}
+		m->mmap = false;
+	}
+	if (!m->index)
+		t_bail("no migration region");
+	m->data_off = mig_read64(v, m, VFIO_MIG_OFF_DATA_OFFSET);
+	m->data_size = m->size - m->data_off;
+}
+
+int mig_map(struct vdev *v, struct mig *m)
+{
+	void *p = mmap(NULL, m->data_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       v->fd, (off_t)region_pos(m->index, m->data_off));
+
+	if (p == MAP_FAILED)
+		return -errno;
+	m->map = p;
+	return 0;
+}
+
+void mig_unmap(struct mig *m)
+{
+	if (m->map)
+		munmap(m->map, m->data_size);
+	m->map = NULL;
+}
+
+int mig_hdr_read(struct vdev *v, struct mig *m, unsigned int off,
+		 void *buf, size_t len)
+{
+	ssize_t n = region_read(v, m->index, off, buf, len);
+
+	return n < 0 ? (int)n : n == (ssize_t)len ? 0 : -EIO;
+}
+
+int mig_hdr_write(struct vdev *v, struct mig *m, unsigned int off,
+		  const void *buf, size_t len)
+{
+	ssize_t n = region_write(v, m->index, off, buf, len);
+
+	return n < 0 ? (int)n : n == (ssize_t)len ? 0 : -EIO;
+}
+
+uint64_t mig_read64(struct vdev *v, struct mig *m, unsigned int off)
+{
+	uint64_t val = 0;
+
+	if (mig_hdr_read(v, m, off, &val, 8))
+		t_bail("migration header read at %u failed", off);
+	return val;
+}
+
+int mig_set_state(struct vdev *v, struct mig *m, uint32_t state)
+{
+	return mig_hdr_write(v, m, VFIO_MIG_OFF_DEVICE_STATE, &state, 4);
+}
+
+uint32_t mig_state(struct vdev *v, struct mig *m)
+{
+	uint32_t state;
+
+	if (mig_hdr_read(v, m, VFIO_MIG_OFF_DEVICE_STATE, &state, 4))
+		t_bail("device_state read failed");
+	return state;
+}
+
+void stream_free(struct stream *s)
+{
+	free(s->buf);
+	memset(s, 0, sizeof(*s));
+}
+
+static void stream_reserve(struct stream *s, size_t more)
+{
+	if (s->len + more <= s->cap)
+		return;
+	s->cap = (s->len + more) * 2;
+	s->buf = realloc(s->buf, s->cap);
+	if (!s->buf)
+		t_bail("out of memory");
+}
+
+long mig_get_chunk(struct vdev *v, struct mig *m, struct stream *s)
+{
+	uint64_t data[2];
+	int err = mig_hdr_read(v, m, VFIO_MIG_OFF_DATA, data, sizeof(data));
+	ssize_t n;
+
+	if (err)
+		return err;
+	if (!data[1])
+		return 0;
+	if (data[0] < m->data_off || data[1] > m->size - data[0])
+		return -ERANGE;
+	stream_reserve(s, data[1]);
+	if (m->map) {
+		memcpy(s->buf + s->len, m->map + (data[0] - m->data_off),
+		       data[1]);
+	} else {
+		n = region_read(v, m->index, data[0], s->buf + s->len,
+				data[1]);
+		if (n != (ssize_t)data[1])
+			return n < 0 ? n : -EIO;
+	}
+	s->len += data[1];
+	return (long)data[1];
+}
+
+int mig_save(struct vdev *v, struct mig *m, struct stream *s)
+{
+	long n;
+	int err;
+
+	err = mig_set_state(v, m, VFIO_MIG_STATE_SETUP);
+	if (!err)
+		err = mig_set_state(v, m, VFIO_MIG_STATE_PRECOPY);
+	while (!err && mig_read64(v, m, VFIO_MIG_OFF_PRECOPY_ONLY)) {
+		n = mig_get_chunk(v, m, s);
+		if (n <= 0)
+			err = n ? (int)n : -EPROTO;
+	}
+	if (!err)
+		err = mig_set_state(v, m, VFIO_MIG_STATE_STOPNCOPY);
+	while (!err && (n = mig_get_chunk(v, m, s)) != 0)
+		if (n < 0)
+			err = (int)n;
+	if (!err && mig_read64(v, m, VFIO_MIG_OFF_POSTCOPY_ONLY))
+		err = -EPROTO;
+	if (!err)
+		err = mig_set_state(v, m, VFIO_MIG_STATE_SAVE_COMPLETED);
+	return err;
+}
+
+int mig_put_chunk(struct vdev *v, struct mig *m, const void *p, size_t len)
+{
+	uint64_t data[2] = { m->data_off, len };
+	ssize_t n;
+
+	if (m->map) {
+		memcpy(m->map, p, len);
+	} else {
+		n = region_write(v, m->index, m->data_off, p, len);
+		if (n != (ssize_t)len)
+			return n < 0 ? (int)n : -EIO;
+	}
+	return mig_hdr_write(v, m, VFIO_MIG_OFF_DATA, data, sizeof(data));
+}
+
+int mig_feed(struct vdev *v, struct mig *m, const uint8_t *p, size_t len,
+	     const size_t *sizes)
+{
+	size_t done = 0, i = 0;
+	int err = 0;
+
+	while (!err && done < len) {
+		size_t n = sizes[i] ? sizes[i] : m->data_size;
+
+		if (sizes[i] && sizes[i + 1])
+			i++;
+		else if (sizes[i])
+			i = 0;
+		if (n > m->data_size)
+			n = m->data_size;
+		if (n > len - done)
+			n = len - done;
+		err = mig_put_chunk(v, m, p + done, n);
+		done += n;
+	}
+	return err;
+}
+
+int mig_restore(struct vdev *v, struct mig *m, const uint8_t *p,
+		size_t len, const size_t *sizes)
+{
+	int err = mig_set_state(v, m, VFIO_MIG_STATE_RESUME);
+
+	if (!err)
+		err = mig_feed(v, m, p, len, sizes);
+	if (!err)
+		err = mig_set_state(v, m, VFIO_MIG_STATE_RESUME_COMPLETED);
+	if (!err)
+		err = mig_set_state(v, m, VFIO_MIG_STATE_RUNNING);
+	return err;
+}
+
+uint32_t crc32c(uint32_t crc, const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	int k;
+
+	crc = ~crc;
+	while (len--) {
+		crc ^= *b++;
+		for (k = 0; k < 8; k++)
+			crc = crc >> 1 ^ (0x82f63b78 & (0 - (crc & 1)));
+	}
+	return ~crc;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+void record_reseal(uint8_t *rec)
+{
+	uint32_t len = le32(rec + 4), crc;
+
+	memset(rec + 12, 0, 4);
+	crc = crc32c(0, rec, 16);
+	crc = crc32c(crc, rec + 16, len);
+	rec[12] = crc;
+	rec[13] = crc >> 8;
+	rec[14] = crc >> 16;
+	rec[15] = crc >> 24;
+}
+
+size_t stream_records(const uint8_t *p, size_t len, size_t *offs,
+		      size_t max)
+{
+	size_t off = 0, n = 0;
+
+	while (off + 16 <= len && n < max) {
+		offs[n++] = off;
+		off += 16 + (size_t)le32(p + off + 4);
+	}
+	return n;
 }

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <linux/vfio_migration.h>
+
 #define MDEV_PARENT	"/sys/class/mdev_bus/mtty_mig"
 #define MDEV_TYPE_1P	"mtty_mig-1port-1M"
 #define MDEV_TYPE_2P	"mtty_mig-2port-1M"
@@ -89,5 +91,74 @@ int irq_set_eventfd(struct vdev *v, unsigned int index, int efd);
 /* VFIO_DEVICE_SET_IRQS with DATA_NONE. 0 or -errno. */
 int irq_set_none(struct vdev *v, unsigned int index, uint32_t action,
 		 uint32_t count);
+
+/* Map @size bytes of fresh anonymous memory at @iova for device DMA. */
+void *dma_map(struct vdev *v, uint64_t iova, size_t size);
+
+/* --- the migration region --------------------------------------------- */
+
+#define MDEV_TYPE_1P_MMAP	"mtty_mig-1port-1M-mmap"
+#define MDEV_TYPE_2P_MMAP	"mtty_mig-2port-1M-mmap"
+#define MDEV_TYPE_16M_MMAP	"mtty_mig-1port-16M-mmap"
+
+struct mig {
+	unsigned int index;
+	uint64_t size;		/* region size */
+	uint64_t data_off;	/* data section offset in the region */
+	uint64_t data_size;
+	bool mmap;		/* the region offers mmap */
+	uint8_t *map;		/* the mapped data section, if mapped */
+};
+
+/* Find the migration region by its capability; bails out if missing. */
+void mig_find(struct vdev *v, struct mig *m);
+/* Map the data section (m->map); 0 or -errno. */
+int mig_map(struct vdev *v, struct mig *m);
+void mig_unmap(struct mig *m);
+
+int mig_hdr_read(struct vdev *v, struct mig *m, unsigned int off,
+		 void *buf, size_t len);
+int mig_hdr_write(struct vdev *v, struct mig *m, unsigned int off,
+		  const void *buf, size_t len);
+uint64_t mig_read64(struct vdev *v, struct mig *m, unsigned int off);
+int mig_set_state(struct vdev *v, struct mig *m, uint32_t state);
+uint32_t mig_state(struct vdev *v, struct mig *m);
+
+struct stream {
+	uint8_t *buf;
+	size_t len, cap;
+};
+
+void stream_free(struct stream *s);
+/*
+ * Get buffer once and append the chunk to @s (through the mapping if
+ * m->map, else pread).  Returns the chunk size or -errno.
+ */
+long mig_get_chunk(struct vdev *v, struct mig *m, struct stream *s);
+/* A whole save: SETUP, PRECOPY until drained, STOPNCOPY, SAVE_COMPLETED. */
+int mig_save(struct vdev *v, struct mig *m, struct stream *s);
+/*
+ * Set buffer with @len bytes of @p (copied into the data section through
+ * the mapping if m->map, else pwrite).  0 or -errno.
+ */
+int mig_put_chunk(struct vdev *v, struct mig *m, const void *p, size_t len);
+/*
+ * Feed @len bytes in chunks: @sizes lists chunk sizes used in turn (0
+ * ends the list; a chunk never exceeds the data section).  0 or -errno of
+ * the first failing Set buffer.
+ */
+int mig_feed(struct vdev *v, struct mig *m, const uint8_t *p, size_t len,
+	     const size_t *sizes);
+/* RESUME, feed, RESUME_COMPLETED, RUNNING.  0 or -errno. */
+int mig_restore(struct vdev *v, struct mig *m, const uint8_t *p,
+		size_t len, const size_t *sizes);
+
+/* CRC32C (Castagnoli), as the stream uses it. */
+uint32_t crc32c(uint32_t crc, const void *p, size_t len);
+/* Recompute the CRC of the record starting at @rec. */
+void record_reseal(uint8_t *rec);
+/* Offsets of the records in a stream; returns how many (at most @max). */
+size_t stream_records(const uint8_t *p, size_t len, size_t *offs,
+		      size_t max);
 
 #endif
