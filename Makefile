@@ -27,10 +27,11 @@ USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 
 ST_DIR := tools/testing/selftests/vfio
 ST_LIB := $(ST_DIR)/vfio_test.c
-ST_HDR := $(ST_DIR)/vfio_test.h samples/vfio-mdev/mtty-mig.h
+ST_HDR := $(ST_DIR)/vfio_test.h samples/vfio-mdev/mtty-mig.h include/uapi/linux/vfio_migration.h
 ST_SRC := $(sort $(wildcard $(ST_DIR)/test_*.c))
 ST_BIN := $(patsubst $(ST_DIR)/%.c,$(BUILD)/selftests/%,$(ST_SRC))
 TOOL_BIN := $(BUILD)/tools/mtty-demo
+UAPI_CHECK := $(BUILD)/uapi/alone.o $(BUILD)/uapi/after-vfio.o
 
 .PHONY: all modules tools kernel-cache check test demo lint clean help \
 	host-deps
@@ -56,7 +57,13 @@ kernel-cache: host-deps
 modules: $(KDIR_FETCH)
 	@$(MAKE) --no-print-directory -C $(KDIR) M=$(CURDIR) W=1 modules
 
-tools: $(ST_BIN) $(TOOL_BIN)
+tools: $(ST_BIN) $(TOOL_BIN) $(UAPI_CHECK)
+
+# The uAPI header must compile alone and after <linux/vfio.h>.
+$(BUILD)/uapi/alone.o $(BUILD)/uapi/after-vfio.o: $(ST_DIR)/uapi_check.c include/uapi/linux/vfio_migration.h
+	@mkdir -p $(dir $@)
+	@echo "  CHECK   include/uapi/linux/vfio_migration.h ($(notdir $(basename $@)))"
+	@$(CC) $(USER_CFLAGS) $(if $(findstring after,$@),-DAFTER_VFIO) -c -o $@ $<
 
 $(BUILD)/selftests/%: $(ST_DIR)/%.c $(ST_LIB) $(ST_HDR)
 	@mkdir -p $(dir $@)

@@ -401,10 +401,9 @@ static int accept_page(struct vfio_mig_device *mig,
 		kfree(copy);
 		return xa_err(old);
 	}
-	if (old)
-		kfree(old);
-	else
+	if (!old)
 		r->npages++;
+	kfree(old);
 	return 0;
 }
 

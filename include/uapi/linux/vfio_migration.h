@@ -78,6 +78,25 @@ struct vfio_mig_info {
 #define VFIO_MIG_DATA_SIZE		16
 #define VFIO_MIG_DIRTY_PFNS_SIZE	24
 
+#define __VFIO_MIG_AT(field, off)					\
+	_Static_assert(__builtin_offsetof(struct vfio_mig_info, field) == (off), \
+		       "vfio_mig_info." #field " is not at " #off)
+__VFIO_MIG_AT(device_state, VFIO_MIG_OFF_DEVICE_STATE);
+__VFIO_MIG_AT(pending, VFIO_MIG_OFF_PENDING);
+__VFIO_MIG_AT(pending.precopy_only, VFIO_MIG_OFF_PRECOPY_ONLY);
+__VFIO_MIG_AT(pending.compatible, VFIO_MIG_OFF_COMPATIBLE);
+__VFIO_MIG_AT(pending.postcopy_only, VFIO_MIG_OFF_POSTCOPY_ONLY);
+__VFIO_MIG_AT(pending.threshold_size, VFIO_MIG_OFF_THRESHOLD_SIZE);
+__VFIO_MIG_AT(data, VFIO_MIG_OFF_DATA);
+__VFIO_MIG_AT(data.offset, VFIO_MIG_OFF_DATA_OFFSET);
+__VFIO_MIG_AT(data.size, VFIO_MIG_OFF_DATA_SIZE);
+__VFIO_MIG_AT(dirty_pfns, VFIO_MIG_OFF_DIRTY_PFNS);
+__VFIO_MIG_AT(dirty_pfns.start_addr, VFIO_MIG_OFF_DIRTY_START_ADDR);
+__VFIO_MIG_AT(dirty_pfns.total, VFIO_MIG_OFF_DIRTY_TOTAL);
+__VFIO_MIG_AT(dirty_pfns.copied, VFIO_MIG_OFF_DIRTY_COPIED);
+_Static_assert(sizeof(struct vfio_mig_info) == VFIO_MIG_INFO_SIZE,
+	       "struct vfio_mig_info is not 76 bytes");
+
 /*
  * The device data stream (opaque to clients; see the specification):
  * records of a 16-byte little-endian header followed by a payload.
@@ -92,6 +111,8 @@ struct vfio_mig_record_hdr {
 	__le32 seq;		/* 0 for the first record, then +1 */
 	__le32 crc;		/* CRC32C of this header (crc = 0) and payload */
 };
+_Static_assert(sizeof(struct vfio_mig_record_hdr) == 16,
+	       "struct vfio_mig_record_hdr is not 16 bytes");
 
 /* Record types defined by the engine; drivers use 0x100 and above. */
 #define VFIO_MIG_REC_HEADER		1
@@ -106,6 +127,8 @@ struct vfio_mig_stream_header {
 	__le16 minor;
 	__le32 identity_len;
 };
+_Static_assert(sizeof(struct vfio_mig_stream_header) == 16,
+	       "struct vfio_mig_stream_header is not 16 bytes");
 
 /* Payload of VFIO_MIG_REC_MEM_PAGE: the page's offset, then 4096 bytes. */
 #define VFIO_MIG_STREAM_PAGE_SIZE	4096
