@@ -338,6 +338,96 @@ static void test_actions(struct vdev *v, struct mig *m)
 	reset_dev(v);
 }
 
+static bool saving(uint32_t st)
+{
+	return st == VFIO_MIG_STATE_SETUP || st == VFIO_MIG_STATE_PRECOPY ||
+	       st == VFIO_MIG_STATE_STOPNCOPY;
+}
+
+/* Every action of the specification in every state. */
+static void test_action_matrix(struct vdev *v, struct mig *m)
+{
+	enum { A_STATE, A_THRESH, A_PENDING, A_DOFF_RD, A_GET, A_SET,
+	       A_DOFF_WR, A_QUERY, A_COPIED, A_DWRITE, A_DREAD, A_N };
+	static const char *const name[A_N] = {
+		"read device_state", "write threshold_size", "read pending",
+		"read data.offset", "Get buffer", "Set buffer",
+		"write data.offset", "set up a dirty_pfns query",
+		"read dirty_pfns.copied after a query",
+		"write the data section", "read the data section",
+	};
+	uint64_t buf[4], val;
+	uint32_t st, a;
+
+	for (st = 0; st < NSTATES; st++) {
+		for (a = 0; a < A_N; a++) {
+			bool want;
+			int err = 0;
+
+			reach(v, m, st);
+			switch (a) {
+			case A_STATE:
+				want = true;
+				err = mig_hdr_read(v, m, 0, buf, 4);
+				break;
+			case A_THRESH:
+				want = true;
+				val = 4096;
+				err = mig_hdr_write(v, m, 28, &val, 8);
+				break;
+			case A_PENDING:
+				want = true;
+				err = mig_hdr_read(v, m, 4, buf, 32);
+				break;
+			case A_DOFF_RD:
+				want = true;
+				err = mig_hdr_read(v, m, 36, buf, 8);
+				break;
+			case A_GET:
+				want = saving(st);
+				err = mig_hdr_read(v, m, 36, buf, 16);
+				break;
+			case A_SET:
+				want = st == VFIO_MIG_STATE_RESUME;
+				buf[0] = m->data_off;
+				buf[1] = 0;
+				err = mig_hdr_write(v, m, 36, buf, 16);
+				break;
+			case A_DOFF_WR:
+				want = st == VFIO_MIG_STATE_RESUME;
+				val = m->data_off + 64;
+				err = mig_hdr_write(v, m, 36, &val, 8);
+				break;
+			case A_QUERY:
+			case A_COPIED:
+				want = saving(st);
+				buf[0] = 0;
+				buf[1] = 16;
+				buf[2] = 0;
+				err = mig_hdr_write(v, m, 52, buf, 24);
+				if (a == A_COPIED && !err)
+					err = mig_hdr_read(v, m, 68, buf, 8);
+				break;
+			case A_DWRITE:
+				want = st == VFIO_MIG_STATE_RESUME;
+				err = region_write(v, m->index, m->data_off, buf,
+						   8) == 8 ? 0 : -EINVAL;
+				break;
+			default:
+				want = true;
+				err = region_read(v, m->index, m->data_off + 8,
+						  buf, 8) == 8 ? 0 : -EINVAL;
+				break;
+			}
+			t_ok((want ? !err : err == -EINVAL) &&
+			     mig_state(v, m) == st, "%s: %s %s",
+			     state_name[st], name[a],
+			     want ? "works" : "is refused");
+		}
+	}
+	reset_dev(v);
+}
+
 static void test_quiesce(struct vdev *v, struct mig *m)
 {
 	int efd = efd_new();
@@ -528,6 +618,7 @@ int main(void)
 	test_arcs(&v, &m);
 	test_widths(&v, &m);
 	test_actions(&v, &m);
+	test_action_matrix(&v, &m);
 	test_quiesce(&v, &m);
 	vdev_destroy(&v);
 	test_reset_close();
