@@ -637,33 +637,36 @@ static u32 mttym_dma_run(struct mttym_state *st, u32 op)
 	return ret ? MTTYM_DMA_ERROR : MTTYM_DMA_DONE;
 }
 
+/* The 64-bit register at @base (8-aligned), or NULL. */
+static u64 *mttym_dma_reg(struct mttym_dma *d, u64 base)
+{
+	switch (base) {
+	case MTTYM_DMA_SRC:
+		return &d->src;
+	case MTTYM_DMA_DST:
+		return &d->dst;
+	case MTTYM_DMA_LEN:
+		return &d->len;
+	case MTTYM_DMA_PATTERN:
+		return &d->pattern;
+	case MTTYM_DMA_COUNT:
+		return &d->count;
+	}
+	return NULL;
+}
+
 static int mttym_dma_read(struct vfio_mig_device *mig, unsigned int index,
 			  u64 off, void *buf, size_t count)
 {
 	struct mttym_state *st = mig_to_state(mig);
-	u64 val = 0;
+	u64 val = 0, *reg;
 
 	mutex_lock(&st->lock);
-	switch (off & ~7ULL) {
-	case MTTYM_DMA_SRC:
-		val = st->dma.src;
-		break;
-	case MTTYM_DMA_DST:
-		val = st->dma.dst;
-		break;
-	case MTTYM_DMA_LEN:
-		val = st->dma.len;
-		break;
-	case MTTYM_DMA_CMD:	/* CMD reads 0, STATUS above it */
-		val = (u64)st->dma.status << 32;
-		break;
-	case MTTYM_DMA_PATTERN:
-		val = st->dma.pattern;
-		break;
-	case MTTYM_DMA_COUNT:
-		val = st->dma.count;
-		break;
-	}
+	reg = mttym_dma_reg(&st->dma, off & ~7ULL);
+	if (reg)
+		val = *reg;
+	else if ((off & ~7ULL) == MTTYM_DMA_CMD)
+		val = (u64)st->dma.status << 32;	/* CMD reads 0 */
 	mutex_unlock(&st->lock);
 	val >>= 8 * (off & 7);
 	memcpy(buf, &val, count);	/* little-endian host */
@@ -674,38 +677,24 @@ static int mttym_dma_write(struct vfio_mig_device *mig, unsigned int index,
 			   u64 off, const void *buf, size_t count)
 {
 	struct mttym_state *st = mig_to_state(mig);
+	u64 base = off & ~7ULL, val = 0, *reg;
 	bool high = off & 4;
-	u64 val = 0, *reg = NULL;
 
 	memcpy(&val, buf, count);
 	mutex_lock(&st->lock);
-	switch (off & ~7ULL) {
-	case MTTYM_DMA_SRC:
-		reg = &st->dma.src;
-		break;
-	case MTTYM_DMA_DST:
-		reg = &st->dma.dst;
-		break;
-	case MTTYM_DMA_LEN:
-		reg = &st->dma.len;
-		break;
-	case MTTYM_DMA_PATTERN:
-		reg = &st->dma.pattern;
-		break;
-	case MTTYM_DMA_CMD:
-		if (!high) {
-			st->dma.status = mttym_dma_run(st, (u32)val);
-			st->dma.count++;
-		}
-		break;
-	}
-	/* 64-bit registers take 8-byte writes, or either 4-byte half. */
-	if (reg && count == 8)
+	reg = mttym_dma_reg(&st->dma, base);
+	if (base == MTTYM_DMA_CMD && !high) {
+		st->dma.status = mttym_dma_run(st, (u32)val);
+		st->dma.count++;
+	} else if (!reg || base == MTTYM_DMA_COUNT) {
+		/* read-only or unused: ignored */
+	} else if (count == 8) {
 		*reg = val;
-	else if (reg && high)
+	} else if (high) {	/* either 4-byte half of a 64-bit register */
 		*reg = (*reg & 0xffffffffULL) | val << 32;
-	else if (reg)
+	} else {
 		*reg = (*reg & ~0xffffffffULL) | val;
+	}
 	mutex_unlock(&st->lock);
 	return 0;
 }

@@ -60,9 +60,13 @@ static void unquiesce(struct vfio_mig_device *mig)
 	}
 }
 
+/* A new session: clear the header's fields but the stored threshold. */
 static void reset_info(struct vfio_mig_device *mig)
 {
+	u64 threshold = mig->info.pending.threshold_size;
+
 	memset(&mig->info, 0, sizeof(mig->info));
+	mig->info.pending.threshold_size = threshold;
 	mig->info.data.offset = VFIO_MIG_HDR_PAGE;
 	mig->query = false;
 	mig->query_done = 0;
@@ -81,6 +85,7 @@ void vfio_mig_abort_locked(struct vfio_mig_device *mig)
 	unquiesce(mig);
 	mig->state = VFIO_MIG_STATE_NONE;
 	reset_info(mig);
+	mig->info.pending.threshold_size = 0;
 	memset(mig->data, 0, mig->cfg.data_size);
 }
 
@@ -160,9 +165,6 @@ static int set_state(struct vfio_mig_device *mig, u32 new)
 		unquiesce(mig);
 		break;
 	}
-	if (new != VFIO_MIG_STATE_RESUME && new != VFIO_MIG_STATE_SETUP &&
-	    !vfio_mig_saving(new))
-		mig->info.data.size = 0;
 	mig->state = new;
 	return 0;
 }

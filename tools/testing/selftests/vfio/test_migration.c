@@ -293,6 +293,8 @@ static void test_actions(struct vdev *v, struct mig *m)
 	     -EINVAL, "pending counters are read-only");
 
 	must(mig_set_state(v, m, VFIO_MIG_STATE_SETUP), "SETUP");
+	t_ok(mig_read64(v, m, VFIO_MIG_OFF_THRESHOLD_SIZE) == thr,
+	     "threshold_size survives the start of a session");
 	mig_hdr_read(v, m, VFIO_MIG_OFF_PENDING, pend, sizeof(pend));
 	mig_hdr_read(v, m, VFIO_MIG_OFF_PENDING, pend2, sizeof(pend2));
 	t_ok(!memcmp(pend, pend2, sizeof(pend)),
@@ -336,6 +338,8 @@ static void test_actions(struct vdev *v, struct mig *m)
 	     "SAVE_COMPLETED: pending is zero");
 	stream_free(&s);
 	reset_dev(v);
+	t_ok(mig_read64(v, m, VFIO_MIG_OFF_THRESHOLD_SIZE) == 0,
+	     "reset clears threshold_size");
 }
 
 static bool saving(uint32_t st)
