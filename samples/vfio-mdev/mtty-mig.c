@@ -724,14 +724,14 @@ static void mttym_put_trigger(struct eventfd_ctx **ctx)
 	}
 }
 
+/*
+ * The device keeps its state across close and open, like a card that stays
+ * powered while no one holds it: only VFIO_DEVICE_RESET (or removal)
+ * returns it to power-on state.  A migration session never spans opens.
+ */
 static int mttym_open_device(struct vfio_device *vdev)
 {
-	struct mttym_state *st = vdev_to_state(vdev);
-
-	vfio_mig_reset(&st->mig);
-	mutex_lock(&st->lock);
-	mttym_reset_locked(st);
-	mutex_unlock(&st->lock);
+	vfio_mig_reset(&vdev_to_state(vdev)->mig);
 	return 0;
 }
 
