@@ -30,7 +30,11 @@ ST_LIB := $(ST_DIR)/vfio_test.c
 ST_HDR := $(ST_DIR)/vfio_test.h samples/vfio-mdev/mtty-mig.h include/uapi/linux/vfio_migration.h
 ST_SRC := $(sort $(wildcard $(ST_DIR)/test_*.c))
 ST_BIN := $(patsubst $(ST_DIR)/%.c,$(BUILD)/selftests/%,$(ST_SRC))
-TOOL_BIN := $(BUILD)/tools/mtty-demo
+ST_SH := $(patsubst $(ST_DIR)/%.sh,$(BUILD)/selftests/%,$(wildcard $(ST_DIR)/test_*.sh))
+TOOL_BIN := $(BUILD)/tools/mtty-demo $(BUILD)/tools/vfio-mig
+VMIG_SRC := $(addprefix tools/vfio-mig/,libvfio-mig.c migrate.c workload.c)
+VMIG_HDR := $(addprefix tools/vfio-mig/,libvfio-mig.h migrate.h workload.h) \
+	samples/vfio-mdev/mtty-mig.h include/uapi/linux/vfio_migration.h
 UAPI_CHECK := $(BUILD)/uapi/alone.o $(BUILD)/uapi/after-vfio.o
 
 .PHONY: all modules tools kernel-cache check test demo lint clean help \
@@ -57,7 +61,11 @@ kernel-cache: host-deps
 modules: $(KDIR_FETCH)
 	@$(MAKE) --no-print-directory -C $(KDIR) M=$(CURDIR) W=1 modules
 
-tools: $(ST_BIN) $(TOOL_BIN) $(UAPI_CHECK)
+tools: $(ST_BIN) $(ST_SH) $(TOOL_BIN) $(UAPI_CHECK)
+
+$(BUILD)/selftests/%: $(ST_DIR)/%.sh
+	@mkdir -p $(dir $@)
+	@install -m 755 $< $@
 
 # The uAPI header must compile alone and after <linux/vfio.h>.
 $(BUILD)/uapi/alone.o $(BUILD)/uapi/after-vfio.o: $(ST_DIR)/uapi_check.c include/uapi/linux/vfio_migration.h
@@ -69,6 +77,11 @@ $(BUILD)/selftests/%: $(ST_DIR)/%.c $(ST_LIB) $(ST_HDR)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $(patsubst $(CURDIR)/%,%,$@)"
 	@$(CC) $(USER_CFLAGS) -o $@ $< $(ST_LIB) -pthread
+
+$(BUILD)/tools/vfio-mig: tools/vfio-mig/vfio-mig.c $(VMIG_SRC) $(VMIG_HDR)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $(patsubst $(CURDIR)/%,%,$@)"
+	@$(CC) $(USER_CFLAGS) -Itools/vfio-mig -o $@ $< $(VMIG_SRC) -pthread
 
 $(BUILD)/tools/mtty-demo: tools/vfio-mig/mtty-demo.c $(ST_LIB) $(ST_HDR)
 	@mkdir -p $(dir $@)
