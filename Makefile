@@ -31,7 +31,7 @@ ST_HDR := $(ST_DIR)/vfio_test.h samples/vfio-mdev/mtty-mig.h include/uapi/linux/
 ST_SRC := $(sort $(wildcard $(ST_DIR)/test_*.c))
 ST_BIN := $(patsubst $(ST_DIR)/%.c,$(BUILD)/selftests/%,$(ST_SRC))
 ST_SH := $(patsubst $(ST_DIR)/%.sh,$(BUILD)/selftests/%,$(wildcard $(ST_DIR)/test_*.sh))
-TOOL_BIN := $(BUILD)/tools/mtty-demo $(BUILD)/tools/vfio-mig
+TOOL_BIN := $(BUILD)/tools/vfio-mig
 VMIG_SRC := $(addprefix tools/vfio-mig/,libvfio-mig.c migrate.c workload.c)
 VMIG_HDR := $(addprefix tools/vfio-mig/,libvfio-mig.h migrate.h workload.h) \
 	samples/vfio-mdev/mtty-mig.h include/uapi/linux/vfio_migration.h
@@ -46,7 +46,7 @@ help:
 	@echo 'make              build the modules, tools and tests (W=1)'
 	@echo 'make check        build, lint, boot the test VM and run every test'
 	@echo 'make test T=NAME  run one test file (tools/testing/selftests/vfio/test_NAME.c) in the VM'
-	@echo 'make demo         boot the VM and show an mtty-mig device at work'
+	@echo 'make demo         boot the VM and live-migrate an mtty-mig device under load'
 	@echo 'make lint         checkpatch and sparse (C=2) over the kernel code'
 	@echo 'make clean        remove build products (the download cache stays)'
 	@echo 'Variables: KVER=$(KVER) (see scripts/kernels.conf), KDIR=<headers>,'
@@ -83,11 +83,6 @@ $(BUILD)/tools/vfio-mig: tools/vfio-mig/vfio-mig.c $(VMIG_SRC) $(VMIG_HDR)
 	@echo "  CC      $(patsubst $(CURDIR)/%,%,$@)"
 	@$(CC) $(USER_CFLAGS) -Itools/vfio-mig -o $@ $< $(VMIG_SRC) -pthread
 
-$(BUILD)/tools/mtty-demo: tools/vfio-mig/mtty-demo.c $(ST_LIB) $(ST_HDR)
-	@mkdir -p $(dir $@)
-	@echo "  CC      $(patsubst $(CURDIR)/%,%,$@)"
-	@$(CC) $(USER_CFLAGS) -o $@ $< $(ST_LIB) -pthread
-
 check: all lint
 	$(VM) -- $(ST_DIR)/run_tests.sh $(BUILD)/selftests
 
@@ -97,7 +92,7 @@ test: all
 	$(VM) -- $(ST_DIR)/run_tests.sh $(BUILD)/selftests test_$(T)
 
 demo: all
-	@$(VM) -- $(BUILD)/tools/mtty-demo
+	@$(VM) -- tools/vfio-mig/demo.sh
 
 lint: $(KDIR_FETCH)
 	@scripts/host-deps --lint

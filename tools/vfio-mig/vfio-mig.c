@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -406,13 +407,19 @@ static int cmd_migrate(const char *src_id, const char *dst_id)
 	pthread_t th;
 	pid_t child = -1;
 	int sv[2], save_err, rc, status;
-	double downtime;
+	double downtime, *t_running;
 
 	if (!strcmp(src_id, dst_id))
 		die(EX_USAGE, "migrate", "source and destination are the same device");
 	open_dev(&src, src_id, guest);
 	memset(&job, 0, sizeof(job));
 	job.id = dst_id;
+	/* Where a destination process leaves the time it started running. */
+	t_running = mmap(NULL, sizeof(*t_running), PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (t_running == MAP_FAILED)
+		die(EX_SYSTEM, "mmap", strerror(errno));
+	*t_running = -1;
 
 	if (opt.tcp_port) {
 		int ls = tcp_listen(opt.tcp_port);
@@ -434,6 +441,7 @@ static int cmd_migrate(const char *src_id, const char *dst_id)
 				_exit(EX_DEVICE);
 			}
 			run_destination(&job);
+			*t_running = job.st.t_running;
 			if (job.rc)
 				fprintf(stderr, "%s: destination: %s%s\n", prog,
 					job.error, job.verify_error);
@@ -461,6 +469,7 @@ static int cmd_migrate(const char *src_id, const char *dst_id)
 					_exit(EX_DEVICE);
 				}
 				run_destination(&job);
+				*t_running = job.st.t_running;
 				if (job.rc)
 					fprintf(stderr, "%s: destination: %s%s\n",
 						prog, job.error,
@@ -505,12 +514,14 @@ static int cmd_migrate(const char *src_id, const char *dst_id)
 		if (waitpid(child, &status, 0) < 0)
 			die(EX_SYSTEM, "waitpid", strerror(errno));
 		rc = WIFEXITED(status) ? WEXITSTATUS(status) : EX_SYSTEM;
-		downtime = -1;	/* measured in the other process */
 	} else {
 		pthread_join(th, NULL);
 		rc = job.rc;
-		downtime = job.st.t_running - st.t_stop;
+		*t_running = job.st.t_running;
 	}
+	/* CLOCK_MONOTONIC is one clock for both processes. */
+	downtime = *t_running > 0 ? *t_running - st.t_stop : -1;
+	munmap(t_running, sizeof(*t_running));
 	if (rc) {
 		/* The destination refused: the source takes over again. */
 		vmig_set_state(&src, VFIO_MIG_STATE_RUNNING);
