@@ -31,13 +31,13 @@ ST_HDR := $(ST_DIR)/vfio_test.h samples/vfio-mdev/mtty-mig.h include/uapi/linux/
 ST_SRC := $(sort $(wildcard $(ST_DIR)/test_*.c))
 ST_BIN := $(patsubst $(ST_DIR)/%.c,$(BUILD)/selftests/%,$(ST_SRC))
 ST_SH := $(patsubst $(ST_DIR)/%.sh,$(BUILD)/selftests/%,$(wildcard $(ST_DIR)/test_*.sh))
-TOOL_BIN := $(BUILD)/tools/vfio-mig
+TOOL_BIN := $(BUILD)/tools/vfio-mig $(BUILD)/tools/vfio-mig-bench
 VMIG_SRC := $(addprefix tools/vfio-mig/,libvfio-mig.c migrate.c workload.c)
 VMIG_HDR := $(addprefix tools/vfio-mig/,libvfio-mig.h migrate.h workload.h) \
 	samples/vfio-mdev/mtty-mig.h include/uapi/linux/vfio_migration.h
 UAPI_CHECK := $(BUILD)/uapi/alone.o $(BUILD)/uapi/after-vfio.o
 
-.PHONY: all modules tools kernel-cache check test demo lint clean help \
+.PHONY: all modules tools kernel-cache check test demo bench lint clean help \
 	host-deps
 
 all: modules tools
@@ -47,6 +47,7 @@ help:
 	@echo 'make check        build, lint, boot the test VM and run every test'
 	@echo 'make test T=NAME  run one test file (tools/testing/selftests/vfio/test_NAME.c) in the VM'
 	@echo 'make demo         boot the VM and live-migrate an mtty-mig device under load'
+	@echo 'make bench        benchmarks: a table, plus build/bench/bench.{csv,json}'
 	@echo 'make lint         checkpatch and sparse (C=2) over the kernel code'
 	@echo 'make clean        remove build products (the download cache stays)'
 	@echo 'Variables: KVER=$(KVER) (see scripts/kernels.conf), KDIR=<headers>,'
@@ -78,6 +79,11 @@ $(BUILD)/selftests/%: $(ST_DIR)/%.c $(ST_LIB) $(ST_HDR)
 	@echo "  CC      $(patsubst $(CURDIR)/%,%,$@)"
 	@$(CC) $(USER_CFLAGS) -o $@ $< $(ST_LIB) -pthread
 
+$(BUILD)/tools/vfio-mig-bench: tools/vfio-mig/bench.c $(VMIG_SRC) $(VMIG_HDR)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $(patsubst $(CURDIR)/%,%,$@)"
+	@$(CC) $(USER_CFLAGS) -Itools/vfio-mig -o $@ $< $(VMIG_SRC) -pthread
+
 $(BUILD)/tools/vfio-mig: tools/vfio-mig/vfio-mig.c $(VMIG_SRC) $(VMIG_HDR)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $(patsubst $(CURDIR)/%,%,$@)"
@@ -93,6 +99,11 @@ test: all
 
 demo: all
 	@$(VM) -- tools/vfio-mig/demo.sh
+
+# Figures, never pass/fail; the CSV and JSON land in $(BUILD)/bench.
+bench: all
+	@$(VM) --mem 4096 --out $(BUILD)/bench -- \
+		$(BUILD)/tools/vfio-mig-bench $(BUILD)/bench
 
 lint: $(KDIR_FETCH)
 	@scripts/host-deps --lint

@@ -136,6 +136,18 @@ static struct mttym_type mttym_types[] = {
 	{ .type.sysfs_name = "1port-16M-mmap",
 	  .type.pretty_name = "one UART port, 16 MiB device memory, mmappable migration data",
 	  .nr_ports = 1, .mem_size = SZ_16M, .mmap = true },
+	{ .type.sysfs_name = "1port-64M",
+	  .type.pretty_name = "one UART port, 64 MiB device memory",
+	  .nr_ports = 1, .mem_size = SZ_64M },
+	{ .type.sysfs_name = "1port-64M-mmap",
+	  .type.pretty_name = "one UART port, 64 MiB device memory, mmappable migration data",
+	  .nr_ports = 1, .mem_size = SZ_64M, .mmap = true },
+	{ .type.sysfs_name = "1port-256M",
+	  .type.pretty_name = "one UART port, 256 MiB device memory",
+	  .nr_ports = 1, .mem_size = SZ_256M },
+	{ .type.sysfs_name = "1port-256M-mmap",
+	  .type.pretty_name = "one UART port, 256 MiB device memory, mmappable migration data",
+	  .nr_ports = 1, .mem_size = SZ_256M, .mmap = true },
 };
 
 static struct mdev_type *mttym_mdev_types[ARRAY_SIZE(mttym_types)];

@@ -23,21 +23,27 @@ double vmig_now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* Hand every chunk the device has in this state to the container. */
+/*
+ * Hand the device's chunks to the container until it has nothing due or
+ * @limit bytes went (a running device may dirty memory as fast as it is
+ * read: one pass takes what was pending when it started).
+ */
 static int drain_device(struct vmig_dev *d, struct vmig_io *out,
-			uint64_t *bytes)
+			uint64_t *bytes, uint64_t limit)
 {
 	const uint8_t *buf;
-	long n;
+	uint64_t sent = 0;
+	long n = 0;
 	int err;
 
-	while ((n = vmig_get_chunk(d, &buf)) > 0) {
+	while (sent < limit && (n = vmig_get_chunk(d, &buf)) > 0) {
 		err = vmig_write_section(out, VMIG_SEC_DEVICE, buf, n);
 		if (err)
 			return err;
 		*bytes += n;
+		sent += n;
 	}
-	return (int)n;
+	return n < 0 ? (int)n : 0;
 }
 
 /* Send the guest pages set in @bitmap (all if NULL), clearing them. */
@@ -123,7 +129,9 @@ int vmig_save(struct vmig_dev *d, struct vmig_io *out,
 
 		t_it = vmig_now_ms();
 		st->iterations++;
-		err = drain_device(d, out, &st->device_pre);
+		err = vmig_pending(d, pend);
+		if (!err)
+			err = drain_device(d, out, &st->device_pre, pend[0]);
 		if (err)
 			goto fail;
 		dirty = vmig_dirty_sync(d, bitmap);
@@ -164,7 +172,7 @@ int vmig_save(struct vmig_dev *d, struct vmig_io *out,
 		h->stop(h->ctx, meta, sizeof(meta));
 	err = vmig_set_state(d, VFIO_MIG_STATE_STOPNCOPY);
 	if (!err)
-		err = drain_device(d, out, &st->device_stop);
+		err = drain_device(d, out, &st->device_stop, UINT64_MAX);
 	if (!err) {
 		long dirty = vmig_dirty_sync(d, bitmap);
 
