@@ -56,8 +56,9 @@ struct vfio_mig_resume {
 	enum vfio_mig_phase phase;
 	unsigned int next_state;	/* index into cfg.state_types */
 	bool failed;
-	struct xarray pages;	/* page index -> 4096-byte copy */
-	u64 npages;
+	u8 *shadow;		/* device memory as received (vmalloc) */
+	unsigned long *received;	/* pages of @shadow received */
+	u64 npages;		/* bits set in @received */
 	void **state;		/* validated driver records, by index */
 	u32 *state_len;
 };

@@ -296,24 +296,29 @@ int vfio_mig_resume_start(struct vfio_mig_device *mig)
 		return -ENOMEM;
 	}
 	r->max_payload = max;
-	xa_init(&r->pages);
 	mig->resume = r;
+	if (mig->cfg.mem_size) {
+		r->shadow = __vmalloc(mig->cfg.mem_size, GFP_KERNEL_ACCOUNT);
+		r->received = bitmap_zalloc(mig->cfg.mem_size >> PAGE_SHIFT,
+					GFP_KERNEL_ACCOUNT);
+		if (!r->shadow || !r->received) {
+			vfio_mig_resume_drop(mig);
+			return -ENOMEM;
+		}
+	}
 	return 0;
 }
 
 void vfio_mig_resume_drop(struct vfio_mig_device *mig)
 {
 	struct vfio_mig_resume *r = mig->resume;
-	unsigned long index;
 	unsigned int i;
-	void *page;
 
 	lockdep_assert_held(&mig->lock);
 	if (!r)
 		return;
-	xa_for_each(&r->pages, index, page)
-		kfree(page);
-	xa_destroy(&r->pages);
+	vfree(r->shadow);
+	bitmap_free(r->received);
 	for (i = 0; i < mig->cfg.nr_state_types; i++)
 		kvfree(r->state[i]);
 	kfree(r->state);
@@ -388,22 +393,14 @@ static int accept_page(struct vfio_mig_device *mig,
 {
 	const struct vfio_mig_mem_page *mp = (const void *)r->payload;
 	u64 off = le64_to_cpu(mp->offset);
-	void *copy, *old;
 
 	if (off & (VFIO_MIG_STREAM_PAGE_SIZE - 1) ||
 	    off >= mig->cfg.mem_size)
 		return -EINVAL;
-	copy = kmemdup(mp + 1, VFIO_MIG_STREAM_PAGE_SIZE, GFP_KERNEL_ACCOUNT);
-	if (!copy)
-		return -ENOMEM;
-	old = xa_store(&r->pages, off >> PAGE_SHIFT, copy, GFP_KERNEL_ACCOUNT);
-	if (xa_is_err(old)) {
-		kfree(copy);
-		return xa_err(old);
-	}
-	if (!old)
+	/* The last copy of a page counts; nothing reaches the device yet. */
+	memcpy(r->shadow + off, mp + 1, VFIO_MIG_STREAM_PAGE_SIZE);
+	if (!test_and_set_bit(off >> PAGE_SHIFT, r->received))
 		r->npages++;
-	kfree(old);
 	return 0;
 }
 
@@ -524,16 +521,13 @@ int vfio_mig_resume_feed(struct vfio_mig_device *mig, u64 off, u64 size)
 int vfio_mig_resume_finish(struct vfio_mig_device *mig)
 {
 	struct vfio_mig_resume *r = mig->resume;
-	unsigned long index;
 	unsigned int i;
-	void *page;
 
 	lockdep_assert_held(&mig->lock);
 	if (r->failed || r->phase != VFIO_MIG_DONE)
 		return -EINVAL;
-	xa_for_each(&r->pages, index, page)
-		mig->cfg.ops->mem_write(mig, (u64)index << PAGE_SHIFT, page,
-					VFIO_MIG_STREAM_PAGE_SIZE);
+	if (r->shadow)
+		mig->cfg.ops->mem_write(mig, 0, r->shadow, mig->cfg.mem_size);
 	for (i = 0; i < mig->cfg.nr_state_types; i++)
 		mig->cfg.ops->load_record(mig, mig->cfg.state_types[i],
 					  r->state[i], r->state_len[i]);
