@@ -92,11 +92,28 @@ static void usage(FILE *f)
 static void die(int code, const char *what, const char *why)
 	__attribute__((noreturn));
 
+/* Print @s as a JSON string body: quotes, backslashes, controls escaped. */
+static void json_str(const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+}
+
 static void die(int code, const char *what, const char *why)
 {
-	if (opt.json)
-		printf("{\"ok\":false,\"exit\":%d,\"error\":\"%s: %s\"}\n", code,
-		       what, why);
+	if (opt.json) {
+		printf("{\"ok\":false,\"exit\":%d,\"error\":\"", code);
+		json_str(what);
+		printf(": ");
+		json_str(why);
+		printf("\"}\n");
+	}
 	fprintf(stderr, "%s: %s: %s\n", prog, what, why);
 	exit(code);
 }

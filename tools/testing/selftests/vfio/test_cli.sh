@@ -45,6 +45,9 @@ expect 1 "migrating a device to itself exits 1" "$V" migrate "$A" "$A"
 expect 2 "a malformed device name exits 2" "$V" info not-a-uuid
 [ "$(wc -l <"$tmp/err")" -eq 1 ]; ok $? "errors are one line"
 expect 2 "an unknown UUID exits 2" "$V" info 00000000-0000-0000-0000-000000000000
+expect 2 "errors with --json too" "$V" --json info "it's-\"bad\""
+grep -q '^{"ok":false,"exit":2,"error":".*\\"bad\\"' "$tmp/out"
+ok $? "the JSON error escapes quotes"
 
 expect 0 "info on a trapped device" "$V" info "$A"
 grep -q "trapped data section" "$tmp/out"; ok $? "info reports the trapped mode"
