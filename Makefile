@@ -74,10 +74,10 @@ $(BUILD)/uapi/alone.o $(BUILD)/uapi/after-vfio.o: $(ST_DIR)/uapi_check.c include
 	@echo "  CHECK   include/uapi/linux/vfio_migration.h ($(notdir $(basename $@)))"
 	@$(CC) $(USER_CFLAGS) $(if $(findstring after,$@),-DAFTER_VFIO) -c -o $@ $<
 
-$(BUILD)/selftests/%: $(ST_DIR)/%.c $(ST_LIB) $(ST_HDR)
+$(BUILD)/selftests/%: $(ST_DIR)/%.c $(ST_LIB) $(ST_HDR) $(VMIG_HDR) tools/vfio-mig/libvfio-mig.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $(patsubst $(CURDIR)/%,%,$@)"
-	@$(CC) $(USER_CFLAGS) -o $@ $< $(ST_LIB) -pthread
+	@$(CC) $(USER_CFLAGS) -Itools/vfio-mig -o $@ $< $(ST_LIB) tools/vfio-mig/libvfio-mig.c -pthread
 
 $(BUILD)/tools/vfio-mig-bench: tools/vfio-mig/bench.c $(VMIG_SRC) $(VMIG_HDR)
 	@mkdir -p $(dir $@)

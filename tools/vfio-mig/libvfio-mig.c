@@ -242,6 +242,7 @@ int vmig_open(struct vmig_dev *d, const char *id, size_t guest_size,
 	err = find_region(d, &can_mmap);
 	if (err)
 		goto out;
+	d->can_mmap = can_mmap;
 	d->data_off = 0;
 	err = vmig_region_read(d, d->index, VFIO_MIG_OFF_DATA_OFFSET,
 			       &d->data_off, 8);

@@ -31,6 +31,7 @@ struct vmig_dev {
 	unsigned int index;	/* migration region */
 	uint64_t region_size;
 	uint64_t data_off, data_size;
+	bool can_mmap;		/* the device offers to map the data section */
 	bool mmap;		/* the data section is mapped */
 	uint8_t *map;
 	uint8_t *bounce;	/* data_size bytes, when not mapped */

@@ -198,65 +198,18 @@ long mdev_available(const char *type)
 
 int vdev_open(struct vdev *v, const char *uuid)
 {
-	struct vfio_group_status status = { .argsz = sizeof(status) };
-	char path[512], link[256];
-	const char *group;
-	ssize_t n;
-	int err;
+	int err = vmig_open(&v->dev, uuid, 0, false);
 
-	memset(v, 0, sizeof(*v));
-	v->container = v->group = v->fd = -1;
 	snprintf(v->uuid, sizeof(v->uuid), "%s", uuid);
-
-	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/iommu_group",
-		 uuid);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		return -errno;
-	link[n] = 0;
-	group = strrchr(link, '/');
-	group = group ? group + 1 : link;
-
-	snprintf(path, sizeof(path), "/dev/vfio/%s", group);
-	v->group = open(path, O_RDWR);
-	if (v->group < 0)
-		goto fail;
-	if (ioctl(v->group, VFIO_GROUP_GET_STATUS, &status))
-		goto fail;
-	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
-		errno = EBUSY;
-		goto fail;
-	}
-	v->container = open("/dev/vfio/vfio", O_RDWR);
-	if (v->container < 0)
-		goto fail;
-	if (ioctl(v->container, VFIO_GET_API_VERSION) != VFIO_API_VERSION ||
-	    ioctl(v->container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) != 1) {
-		errno = ENODEV;
-		goto fail;
-	}
-	if (ioctl(v->group, VFIO_GROUP_SET_CONTAINER, &v->container))
-		goto fail;
-	if (ioctl(v->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
-		goto fail;
-	v->fd = ioctl(v->group, VFIO_GROUP_GET_DEVICE_FD, uuid);
-	if (v->fd < 0)
-		goto fail;
-	return 0;
-fail:
-	err = -errno;
-	vdev_close(v);
+	v->container = v->dev.container;
+	v->group = v->dev.group;
+	v->fd = v->dev.fd;
 	return err;
 }
 
 void vdev_close(struct vdev *v)
 {
-	if (v->fd >= 0)
-		close(v->fd);
-	if (v->group >= 0)
-		close(v->group);
-	if (v->container >= 0)
-		close(v->container);
+	vmig_close(&v->dev);
 	v->fd = v->group = v->container = -1;
 }
 
@@ -419,54 +372,14 @@ void *dma_map(struct vdev *v, uint64_t iova, size_t size)
 
 void mig_find(struct vdev *v, struct mig *m)
 {
-	struct vfio_device_info di = { .argsz = sizeof(di) };
-	uint8_t buf[1024];
-	struct vfio_region_info *ri = (void *)buf;
-	unsigned int i;
-
 	memset(m, 0, sizeof(*m));
-	if (ioctl(v->fd, VFIO_DEVICE_GET_INFO, &di))
-		t_bail("GET_INFO: %s", strerror(errno));
-	for (i = VFIO_PCI_NUM_REGIONS; i < di.num_regions; i++) {
-		struct vfio_info_cap_header *h;
-		uint32_t off;
-
-		memset(buf, 0, sizeof(buf));
-		ri->argsz = sizeof(buf);
-		ri->index = i;
-		if (ioctl(v->fd, VFIO_DEVICE_GET_REGION_INFO, ri) ||
-		    !(ri->flags & VFIO_REGION_INFO_FLAG_CAPS))
-			continue;
-		for (off = ri->cap_offset; off && off + sizeof(*h) <= sizeof(buf);
-		     off = h->next) {
-			struct vfio_region_info_cap_type *ct;
-
-			h = (void *)(buf + off);
-			if (h->id == VFIO_REGION_INFO_CAP_SPARSE_MMAP) {
-				struct vfio_region_info_cap_sparse_mmap *sp =
-					(void *)h;
-
-				m->mmap = sp->nr_areas == 1;
-			}
-			if (h->id != VFIO_REGION_INFO_CAP_TYPE)
-				continue;
-			ct = (void *)h;
-			if (ct->type == VFIO_MIG_REGION_TYPE &&
-			    ct->subtype == VFIO_MIG_REGION_SUBTYPE)
-				m->index = i;
-		}
-		if (m->index == i) {
-			m->size = ri->size;
-			m->mmap = m->mmap &&
-				  (ri->flags & VFIO_REGION_INFO_FLAG_MMAP);
-			break;
-		}
-		m->mmap = false;
-	}
+	m->index = v->dev.index;
+	m->size = v->dev.region_size;
+	m->data_off = v->dev.data_off;
+	m->data_size = v->dev.data_size;
+	m->mmap = v->dev.can_mmap;
 	if (!m->index)
 		t_bail("no migration region");
-	m->data_off = mig_read64(v, m, VFIO_MIG_OFF_DATA_OFFSET);
-	m->data_size = m->size - m->data_off;
 }
 
 int mig_map(struct vdev *v, struct mig *m)

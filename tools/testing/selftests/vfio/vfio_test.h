@@ -16,6 +16,8 @@
 
 #include <linux/vfio_migration.h>
 
+#include "libvfio-mig.h"
+
 #define MDEV_PARENT	"/sys/class/mdev_bus/mtty_mig"
 #define MDEV_TYPE_1P	"mtty_mig-1port-1M"
 #define MDEV_TYPE_2P	"mtty_mig-2port-1M"
@@ -55,11 +57,13 @@ long mdev_available(const char *type);
 
 /* --- VFIO device -------------------------------------------------------- */
 
+/* A device opened by libvfio-mig, with its fds at hand for the tests. */
 struct vdev {
 	int container;
 	int group;
 	int fd;
 	char uuid[40];
+	struct vmig_dev dev;
 };
 
 /* Open @uuid through its group and a type1v2 container.  0 or -errno. */
