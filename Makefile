@@ -13,6 +13,7 @@ export VFIO_MIG_CACHE := $(CACHE)
 # Default KDIR: the pinned Debian headers, downloaded into $(CACHE).
 ifeq ($(origin KDIR),undefined)
 KREL := $(shell awk '$$1 == "$(KVER)" { print $$2 }' scripts/kernels.conf)
+KSUITE := $(shell awk '$$1 == "$(KVER)" { print $$3 }' scripts/kernels.conf)
 ifeq ($(KREL),)
 $(error unknown KVER=$(KVER); see scripts/kernels.conf)
 endif
@@ -37,7 +38,8 @@ VMIG_HDR := $(addprefix tools/vfio-mig/,libvfio-mig.h migrate.h workload.h) \
 	samples/vfio-mdev/mtty-mig.h include/uapi/linux/vfio_migration.h
 UAPI_CHECK := $(BUILD)/uapi/alone.o $(BUILD)/uapi/after-vfio.o
 
-.PHONY: all modules tools kernel-cache check test demo bench lint clean help \
+.PHONY: all modules tools kernel-cache check check-all test demo bench lint \
+	clean help \
 	host-deps
 
 all: modules tools
@@ -45,6 +47,7 @@ all: modules tools
 help:
 	@echo 'make              build the modules, tools and tests (W=1)'
 	@echo 'make check        build, lint, boot the test VM and run every test'
+	@echo 'make check-all    the same for every kernel in scripts/kernels.conf'
 	@echo 'make test T=NAME  run one test file (tools/testing/selftests/vfio/test_NAME.c) in the VM'
 	@echo 'make demo         boot the VM and live-migrate an mtty-mig device under load'
 	@echo 'make bench        benchmarks: a table, plus build/bench/bench.{csv,json}'
@@ -59,8 +62,14 @@ host-deps:
 kernel-cache: host-deps
 	@scripts/fetch-kernel.sh --kdir $(KVER) >/dev/null
 
+# The pinned kernels build with their own suite's toolchain
+# (scripts/build-modules); a KDIR given by the user builds on the host.
 modules: $(KDIR_FETCH)
+ifeq ($(KDIR_FETCH),)
 	@$(MAKE) --no-print-directory -C $(KDIR) M=$(CURDIR) W=1 modules
+else
+	@scripts/build-modules $(KVER) --no-print-directory
+endif
 
 tools: $(ST_BIN) $(ST_SH) $(TOOL_BIN) $(UAPI_CHECK)
 
@@ -89,8 +98,28 @@ $(BUILD)/tools/vfio-mig: tools/vfio-mig/vfio-mig.c $(VMIG_SRC) $(VMIG_HDR)
 	@echo "  CC      $(patsubst $(CURDIR)/%,%,$@)"
 	@$(CC) $(USER_CFLAGS) -Itools/vfio-mig -o $@ $< $(VMIG_SRC) -pthread
 
-check: all lint
+# lint builds the modules for 6.1 with sparse, so it runs before the
+# modules are built for $(KVER).
+check: lint
+	@$(MAKE) --no-print-directory all KVER=$(KVER)
 	$(VM) -- $(ST_DIR)/run_tests.sh $(BUILD)/selftests
+
+KERNELS := $(shell awk '$$1 !~ /^\#/ && NF { print $$1 }' scripts/kernels.conf)
+
+# Every kernel of scripts/kernels.conf in turn, with a result line each.
+check-all: lint
+	@fail=0; for k in $(KERNELS); do \
+		echo "==== kernel $$k"; \
+		if $(MAKE) --no-print-directory all KVER=$$k && \
+		   tools/testing/vm/run --kernel $$k --timeout $(VM_TIMEOUT) -- \
+			$(ST_DIR)/run_tests.sh $(BUILD)/selftests; then \
+			echo "kernel $$k: PASS" >>$(BUILD)/check-all.txt; \
+		else \
+			echo "kernel $$k: FAIL" >>$(BUILD)/check-all.txt; fail=1; \
+		fi; \
+	done; \
+	echo "==== results"; cat $(BUILD)/check-all.txt; rm -f $(BUILD)/check-all.txt; \
+	exit $$fail
 
 test: all
 	@test -n "$(T)" || { echo 'usage: make test T=NAME (for example T=uart)'; exit 2; }
@@ -105,10 +134,15 @@ bench: all
 	@$(VM) --mem 4096 --out $(BUILD)/bench -- \
 		$(BUILD)/tools/vfio-mig-bench $(BUILD)/bench
 
-lint: $(KDIR_FETCH)
+lint: host-deps
 	@scripts/host-deps --lint
-	scripts/lint $(KDIR)
+	@scripts/lint "$$(scripts/fetch-kernel.sh --kdir 6.1)"
 
+# Not kbuild's clean: run over this tree it would also delete the kernel
+# modules unpacked in the cache.
 clean:
-	-@test -d $(KDIR) && $(MAKE) --no-print-directory -C $(KDIR) M=$(CURDIR) clean
+	find drivers samples \( -name '*.o' -o -name '*.ko' -o -name '*.mod' \
+		-o -name '*.mod.c' -o -name '.*.cmd' -o -name '.*.d' \
+		-o -name 'modules.order' \) -type f -delete
+	rm -f Module.symvers modules.order .module-common.o .*.cmd
 	rm -rf $(BUILD)

@@ -29,7 +29,7 @@ name=${1:-}
 
 line=$(awk -v n="$name" '$1 == n { print; exit }' "$here/kernels.conf")
 [ -n "$line" ] || die "unknown kernel '$name' (see scripts/kernels.conf)"
-read -r _ rel ver suite <<<"$line"
+read -r _ rel suite ver pkglist <<<"$line"
 
 dest=$cache/kernels/$rel
 root=$dest/root
@@ -38,16 +38,19 @@ kdir=$root/usr/src/linux-headers-$rel
 if [ ! -e "$dest/.done" ]; then
 	command -v dpkg-deb >/dev/null || die "dpkg-deb not found"
 	command -v apt-get >/dev/null || die "apt-get not found"
-	[ "$suite" = bookworm ] || die "suite $suite is not supported yet"
 	common=${rel%-amd64}-common
-	pkgs="linux-image-$rel-unsigned=$ver linux-headers-$rel=$ver"
-	pkgs="$pkgs linux-headers-$common=$ver linux-kbuild-${name}=$ver"
+	pkgs=
+	for p in $pkglist; do
+		pkgs="$pkgs $p=$ver"
+	done
+	apt=(apt-get)
+	[ "$suite" = bookworm ] || apt=("$here/apt-suite" "$suite" apt-get)
 	rm -rf "$dest"
 	mkdir -p "$dest/debs"
-	echo "fetch-kernel: downloading Debian kernel $rel ($ver)" >&2
+	echo "fetch-kernel: downloading Debian kernel $rel ($ver, $suite)" >&2
 	# apt-get download writes into the current directory.
 	# shellcheck disable=SC2086
-	if ! (cd "$dest/debs" && apt-get download -q -o APT::Sandbox::User=root $pkgs >&2); then
+	if ! (cd "$dest/debs" && "${apt[@]}" download -q -o APT::Sandbox::User=root $pkgs >&2); then
 		die "apt-get download failed; run 'apt-get update' and retry"
 	fi
 	for deb in "$dest"/debs/*.deb; do
@@ -59,6 +62,8 @@ if [ ! -e "$dest/.done" ]; then
 		"$root" "$common" >"$kdir/Makefile.new"
 	grep -v '^include ' "$kdir/Makefile" >>"$kdir/Makefile.new" || true
 	mv "$kdir/Makefile.new" "$kdir/Makefile"
+	# Newer packages put modules in /usr/lib (merged /usr).
+	[ -e "$root/lib" ] || ln -s usr/lib "$root/lib"
 	depmod -b "$root" "$rel" 2>/dev/null || \
 		/sbin/depmod -b "$root" "$rel" || die "depmod failed"
 	rm -rf "$dest/debs"

@@ -53,8 +53,8 @@
 #include <linux/uaccess.h>
 #include <linux/vfio.h>
 #include <linux/vfio_mig.h>
+#include <linux/vfio_mig_compat.h>
 #include <linux/vmalloc.h>
-#include <asm/unaligned.h>
 
 #include "mtty-mig.h"
 
@@ -295,11 +295,6 @@ static bool mttym_irq_pending(struct mttym_state *st)
 	return false;
 }
 
-static void mttym_signal(struct eventfd_ctx *ctx)
-{
-	eventfd_signal(ctx, 1);
-}
-
 /*
  * Recompute the device's interrupt line and deliver it.  MSI, when an
  * eventfd is set for it, fires on each rising edge of the line.  INTx is
@@ -321,14 +316,14 @@ static void mttym_update_irq(struct mttym_state *st)
 
 	if (st->msi_trigger) {
 		if (rising)
-			mttym_signal(st->msi_trigger);
+			vfio_mig_eventfd_signal(st->msi_trigger);
 		return;
 	}
 	cmd = st->cfg[PCI_COMMAND] | st->cfg[PCI_COMMAND + 1] << 8;
 	if (st->intx_trigger && level && !st->intx_masked &&
 	    !(cmd & PCI_COMMAND_INTX_DISABLE)) {
 		st->intx_masked = true;
-		mttym_signal(st->intx_trigger);
+		vfio_mig_eventfd_signal(st->intx_trigger);
 	}
 }
 
@@ -1108,7 +1103,7 @@ static int mttym_set_irqs_locked(struct mttym_state *st,
 		}
 		/* Loopback: fire the interrupt from userspace. */
 		if (set && *trigger && !st->quiesced)
-			mttym_signal(*trigger);
+			vfio_mig_eventfd_signal(*trigger);
 		return 0;
 	case VFIO_IRQ_SET_ACTION_MASK:
 	case VFIO_IRQ_SET_ACTION_UNMASK:
@@ -1316,6 +1311,7 @@ static const struct vfio_device_ops mttym_dev_ops = {
 	.write = mttym_write,
 	.mmap = mttym_mmap,
 	.ioctl = mttym_ioctl,
+	VFIO_MIG_IOMMUFD_OPS
 };
 
 static int mttym_probe(struct mdev_device *mdev)
@@ -1397,7 +1393,7 @@ static int __init mttym_init(void)
 	ret = mdev_register_driver(&mttym_driver);
 	if (ret)
 		return ret;
-	mttym_parent.class = class_create(THIS_MODULE, MTTYM_NAME);
+	mttym_parent.class = vfio_mig_class_create(MTTYM_NAME);
 	if (IS_ERR(mttym_parent.class)) {
 		ret = PTR_ERR(mttym_parent.class);
 		goto err_driver;

@@ -24,6 +24,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vfio.h>
+#include <linux/vfio_mig_compat.h>
 #include <linux/vmalloc.h>
 
 #include "vfio_mig_priv.h"
@@ -305,8 +306,7 @@ int vfio_mig_mmap(struct vfio_mig_device *mig, struct vm_area_struct *vma)
 	    off < VFIO_MIG_HDR_PAGE || check_add_overflow(off, len, &end) ||
 	    end > vfio_mig_region_size(mig))
 		return -EINVAL;
-	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP;
-	vma->vm_flags &= ~VM_MAYEXEC;
+	vfio_mig_vm_flags_mod(vma, VM_DONTEXPAND | VM_DONTDUMP, VM_MAYEXEC);
 	return remap_vmalloc_range(vma, mig->data,
 				   (off - VFIO_MIG_HDR_PAGE) >> PAGE_SHIFT);
 }

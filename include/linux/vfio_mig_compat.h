@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vfio-mig: every difference between the supported kernels (6.1, 6.12,
+ * 7.3) in one place.  Code elsewhere calls these helpers and never tests
+ * LINUX_VERSION_CODE itself.
+ *
+ * Copyright (c) 2026 The vfio-mig authors
+ */
+#ifndef _LINUX_VFIO_MIG_COMPAT_H
+#define _LINUX_VFIO_MIG_COMPAT_H
+
+#include <linux/device.h>
+#include <linux/eventfd.h>
+#include <linux/mm.h>
+#include <linux/version.h>
+
+/* 6.12 moved the unaligned accessors from asm/ to linux/. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#include <linux/unaligned.h>
+#else
+#include <asm/unaligned.h>
+#endif
+
+/* 6.8: eventfd_signal() lost its count argument. */
+static inline void vfio_mig_eventfd_signal(struct eventfd_ctx *ctx)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+	eventfd_signal(ctx);
+#else
+	eventfd_signal(ctx, 1);
+#endif
+}
+
+/* 6.4: class_create() lost its owner argument. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
+#define vfio_mig_class_create(name)	class_create(name)
+#else
+#define vfio_mig_class_create(name)	class_create(THIS_MODULE, name)
+#endif
+
+/* 6.3: vma->vm_flags became read-only; it changes through helpers. */
+static inline void vfio_mig_vm_flags_mod(struct vm_area_struct *vma,
+					 unsigned long set,
+					 unsigned long clear)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	vm_flags_mod(vma, set, clear);
+#else
+	vma->vm_flags = (vma->vm_flags | set) & ~clear;
+#endif
+}
+
+/*
+ * 6.2: with IOMMUFD built, devices registered through
+ * vfio_register_emulated_iommu_dev() must carry the emulated iommufd ops.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0) && IS_ENABLED(CONFIG_IOMMUFD)
+#define VFIO_MIG_IOMMUFD_OPS						\
+	.bind_iommufd = vfio_iommufd_emulated_bind,			\
+	.unbind_iommufd = vfio_iommufd_emulated_unbind,			\
+	.attach_ioas = vfio_iommufd_emulated_attach_ioas,		\
+	.detach_ioas = vfio_iommufd_emulated_detach_ioas,
+#else
+#define VFIO_MIG_IOMMUFD_OPS
+#endif
+
+#endif /* _LINUX_VFIO_MIG_COMPAT_H */
