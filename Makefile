@@ -104,30 +104,10 @@ check: lint
 	@$(MAKE) --no-print-directory all KVER=$(KVER)
 	$(VM) -- $(ST_DIR)/run_tests.sh $(BUILD)/selftests
 
-KERNELS := $(shell awk '$$1 !~ /^\#/ && NF { print $$1 }' scripts/kernels.conf)
-
 # Every kernel of scripts/kernels.conf in turn, with a result line each.
 check-all: lint
-	@fail=0; for k in $(KERNELS); do \
-		echo "==== kernel $$k"; \
-		if $(MAKE) --no-print-directory all KVER=$$k && \
-		   tools/testing/vm/run --kernel $$k --timeout $(VM_TIMEOUT) -- \
-			$(ST_DIR)/run_tests.sh $(BUILD)/selftests; then \
-			echo "kernel $$k: PASS" >>$(BUILD)/check-all.txt; \
-		else \
-			echo "kernel $$k: FAIL" >>$(BUILD)/check-all.txt; fail=1; \
-		fi; \
-	done; \
-	echo "==== results"; cat $(BUILD)/check-all.txt; rm -f $(BUILD)/check-all.txt; \
-	exit $$fail
-
-test: all
-	@test -n "$(T)" || { echo 'usage: make test T=NAME (for example T=uart)'; exit 2; }
-	@test -x $(BUILD)/selftests/test_$(T) || { echo 'no test named $(T)'; exit 2; }
-	$(VM) -- $(ST_DIR)/run_tests.sh $(BUILD)/selftests test_$(T)
-
-demo: all
-	@$(VM) -- tools/vfio-mig/demo.sh
+	@mkdir -p $(BUILD)
+	@scripts/check-all $(BUILD) $(VM_TIMEOUT)
 
 # Figures, never pass/fail; the CSV and JSON land in $(BUILD)/bench.
 bench: all

@@ -56,12 +56,10 @@ if [ ! -e "$dest/.done" ]; then
 	for deb in "$dest"/debs/*.deb; do
 		dpkg-deb -x "$deb" "$root"
 	done
-	# The headers' Makefile includes the -common tree by an absolute
-	# path; point it at the unpacked copy instead.
-	printf 'include %s/usr/src/linux-headers-%s/Makefile\n' \
-		"$root" "$common" >"$kdir/Makefile.new"
-	grep -v '^include ' "$kdir/Makefile" >>"$kdir/Makefile.new" || true
-	mv "$kdir/Makefile.new" "$kdir/Makefile"
+	# The headers' Makefile names the -common tree (and, in newer
+	# packages, its own directory) by absolute paths: point them at
+	# the unpacked copy.
+	sed -i "s#/usr/src/#$root/usr/src/#g" "$kdir/Makefile"
 	# Newer packages put modules in /usr/lib (merged /usr).
 	[ -e "$root/lib" ] || ln -s usr/lib "$root/lib"
 	depmod -b "$root" "$rel" 2>/dev/null || \

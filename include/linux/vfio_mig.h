@@ -203,6 +203,11 @@ int vfio_mig_check_access(const struct vfio_mig_device *mig, loff_t pos,
 			  u64 *off);
 ssize_t vfio_mig_rw(struct vfio_mig_device *mig, char __user *buf,
 		    size_t count, loff_t *ppos, bool write);
+struct vfio_region_info;
+struct vfio_info_cap;
+int vfio_mig_region_info(struct vfio_mig_device *mig,
+			 struct vfio_region_info *info,
+			 struct vfio_info_cap *caps);
 long vfio_mig_get_region_info(struct vfio_mig_device *mig,
 			      void __user *arg);
 

@@ -9,6 +9,7 @@
 #ifndef _LINUX_VFIO_MIG_COMPAT_H
 #define _LINUX_VFIO_MIG_COMPAT_H
 
+#include <linux/crc32.h>
 #include <linux/device.h>
 #include <linux/eventfd.h>
 #include <linux/mm.h>
@@ -20,6 +21,16 @@
 #else
 #include <asm/unaligned.h>
 #endif
+
+/* 6.15: the CRC32C library function lost its leading underscores. */
+static inline u32 vfio_mig_crc32c(u32 crc, const void *p, size_t len)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
+	return crc32c(crc, p, len);
+#else
+	return __crc32c_le(crc, p, len);
+#endif
+}
 
 /* 6.8: eventfd_signal() lost its count argument. */
 static inline void vfio_mig_eventfd_signal(struct eventfd_ctx *ctx)
@@ -62,6 +73,17 @@ static inline void vfio_mig_vm_flags_mod(struct vm_area_struct *vma,
 	.detach_ioas = vfio_iommufd_emulated_detach_ioas,
 #else
 #define VFIO_MIG_IOMMUFD_OPS
+#endif
+
+/*
+ * 6.19: the vfio core answers VFIO_DEVICE_GET_REGION_INFO itself and asks
+ * the driver through .get_region_info_caps; before, the driver's .ioctl
+ * answered it.  Drivers list both; the kernel uses the one it knows.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 19, 0)
+#define VFIO_MIG_REGION_INFO_OP(fn)	.get_region_info_caps = (fn),
+#else
+#define VFIO_MIG_REGION_INFO_OP(fn)
 #endif
 
 #endif /* _LINUX_VFIO_MIG_COMPAT_H */

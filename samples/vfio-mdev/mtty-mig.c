@@ -1188,6 +1188,13 @@ static ssize_t mttym_write(struct vfio_device *vdev, const char __user *buf,
 			   count, ppos, true);
 }
 
+static int __maybe_unused mttym_region_info(struct vfio_device *vdev,
+					    struct vfio_region_info *info,
+					    struct vfio_info_cap *caps)
+{
+	return vfio_mig_region_info(&vdev_to_state(vdev)->mig, info, caps);
+}
+
 static int mttym_mmap(struct vfio_device *vdev, struct vm_area_struct *vma)
 {
 	return vfio_mig_mmap(&vdev_to_state(vdev)->mig, vma);
@@ -1311,6 +1318,7 @@ static const struct vfio_device_ops mttym_dev_ops = {
 	.write = mttym_write,
 	.mmap = mttym_mmap,
 	.ioctl = mttym_ioctl,
+	VFIO_MIG_REGION_INFO_OP(mttym_region_info)
 	VFIO_MIG_IOMMUFD_OPS
 };
 

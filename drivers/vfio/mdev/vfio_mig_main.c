@@ -224,15 +224,48 @@ static int mig_region_caps(struct vfio_mig_device *mig,
 }
 
 /**
+ * vfio_mig_region_info() - describe one region
+ * @mig: the device
+ * @info: in: index; out: size, offset, flags (the fixed part)
+ * @caps: capabilities to append the region's to
+ *
+ * The driver's .get_region_info_caps on kernels whose core answers
+ * VFIO_DEVICE_GET_REGION_INFO itself; vfio_mig_get_region_info() on
+ * older ones.  A region that is not implemented has size 0 and no flags.
+ *
+ * Return: 0, -EINVAL for an unknown index, or -ENOMEM.
+ */
+int vfio_mig_region_info(struct vfio_mig_device *mig,
+			 struct vfio_region_info *info,
+			 struct vfio_info_cap *caps)
+{
+	const struct vfio_mig_region *r;
+	int ret;
+
+	if (info->index >= mig->num_regions)
+		return -EINVAL;
+	r = &mig->regions[info->index];
+	info->offset = VFIO_MIG_REGION_OFFSET(info->index);
+	info->size = r->size;
+	info->flags = r->size ? r->flags : 0;
+	if (!mig->mig_index || info->index != mig->mig_index)
+		return 0;
+	ret = mig_region_caps(mig, caps);
+	if (!ret)
+		info->flags |= VFIO_REGION_INFO_FLAG_CAPS;
+	return ret;
+}
+EXPORT_SYMBOL_GPL(vfio_mig_region_info);
+
+/**
  * vfio_mig_get_region_info() - serve VFIO_DEVICE_GET_REGION_INFO
  * @mig: the device
  * @arg: user pointer to struct vfio_region_info
  *
- * Implements the argsz protocol: argsz below the fixed part or an unknown
- * index is -EINVAL; a region that is not implemented reports size 0 and no
- * flags.  The migration region carries a capability chain (region type;
- * sparse mmap of the data section when mmap is offered): when argsz is too
- * small for it, argsz returns the size needed and cap_offset stays 0.
+ * Implements the argsz protocol around vfio_mig_region_info(): argsz below
+ * the fixed part or an unknown index is -EINVAL; when argsz is too small
+ * for the capability chain, argsz returns the size needed and cap_offset
+ * stays 0.
  *
  * Return: 0, -EINVAL, -ENOMEM or -EFAULT.
  */
@@ -241,24 +274,17 @@ long vfio_mig_get_region_info(struct vfio_mig_device *mig, void __user *arg)
 	unsigned long minsz = offsetofend(struct vfio_region_info, offset);
 	struct vfio_info_cap caps = { };
 	struct vfio_region_info info;
-	const struct vfio_mig_region *r;
-	int ret = 0;
+	int ret;
 
 	if (copy_from_user(&info, arg, minsz))
 		return -EFAULT;
-	if (info.argsz < minsz || info.index >= mig->num_regions)
+	if (info.argsz < minsz)
 		return -EINVAL;
-	r = &mig->regions[info.index];
-	info.offset = VFIO_MIG_REGION_OFFSET(info.index);
-	info.size = r->size;
-	info.flags = r->size ? r->flags : 0;
 	info.cap_offset = 0;
-
-	if (mig->mig_index && info.index == mig->mig_index) {
-		ret = mig_region_caps(mig, &caps);
-		if (ret)
-			goto out;
-		info.flags |= VFIO_REGION_INFO_FLAG_CAPS;
+	ret = vfio_mig_region_info(mig, &info, &caps);
+	if (ret)
+		goto out;
+	if (caps.size) {
 		if (info.argsz < sizeof(info) + caps.size) {
 			info.argsz = sizeof(info) + caps.size;
 		} else {

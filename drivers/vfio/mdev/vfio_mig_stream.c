@@ -20,7 +20,7 @@
  * Locking: every function here runs with mig->lock held.
  */
 
-#include <linux/crc32.h>
+#include <linux/vfio_mig_compat.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
@@ -33,8 +33,8 @@ u32 vfio_mig_crc(const struct vfio_mig_record_hdr *h, const void *p, u32 len)
 	u32 crc;
 
 	tmp.crc = 0;
-	crc = __crc32c_le(~0U, (const u8 *)&tmp, sizeof(tmp));
-	return ~__crc32c_le(crc, p, len);
+	crc = vfio_mig_crc32c(~0U, &tmp, sizeof(tmp));
+	return ~vfio_mig_crc32c(crc, p, len);
 }
 
 /* Lay out a record whose payload already sits after the header at @dst. */
