@@ -407,6 +407,7 @@ long vmig_dirty_sync(struct vmig_dev *d, uint64_t *bitmap)
 {
 	uint64_t q[3] = { VMIG_GUEST_IOVA, d->guest_size / VMIG_PAGE, 0 };
 	uint64_t done = 0, copied, w;
+	const uint64_t *words;
 	long count = 0;
 	int err;
 
@@ -422,14 +423,20 @@ long vmig_dirty_sync(struct vmig_dev *d, uint64_t *bitmap)
 			return fail(-err, "dirty_pfns read");
 		if (!copied)
 			break;
-		if (copied > q[1] - done)
+		if (copied > q[1] - done ||
+		    (copied + 63) / 64 * 8 > d->data_size)
 			return fail(EPROTO, "dirty_pfns reported too much");
-		err = vmig_region_read(d, d->index, d->data_off, d->dirty_bits,
-				       (copied + 63) / 64 * 8);
-		if (err)
-			return fail(-err, "dirty bitmap read");
+		/* The bitmap sits at the start of the data section. */
+		words = d->map ? (const uint64_t *)d->map : d->dirty_bits;
+		if (!d->map) {
+			err = vmig_region_read(d, d->index, d->data_off,
+					       d->dirty_bits,
+					       (copied + 63) / 64 * 8);
+			if (err)
+				return fail(-err, "dirty bitmap read");
+		}
 		for (w = 0; w < (copied + 63) / 64; w++) {
-			uint64_t bits = d->dirty_bits[w];
+			uint64_t bits = words[w];
 
 			while (bits) {
 				uint64_t pfn = done + w * 64 +
