@@ -109,6 +109,14 @@ check-all: lint
 	@mkdir -p $(BUILD)
 	@scripts/check-all $(BUILD) $(VM_TIMEOUT)
 
+test: all
+	@test -n "$(T)" || { echo 'usage: make test T=NAME (for example T=uart)'; exit 2; }
+	@test -x $(BUILD)/selftests/test_$(T) || { echo 'no test named $(T)'; exit 2; }
+	$(VM) -- $(ST_DIR)/run_tests.sh $(BUILD)/selftests test_$(T)
+
+demo: all
+	@$(VM) -- tools/vfio-mig/demo.sh
+
 # Figures, never pass/fail; the CSV and JSON land in $(BUILD)/bench.
 bench: all
 	@$(VM) --mem 4096 --out $(BUILD)/bench -- \
