@@ -399,9 +399,7 @@ void vfio_mig_uninit(struct vfio_mig_device *mig)
 {
 	if (!mig->mig_index)
 		return;
-	mutex_lock(&mig->lock);
-	vfio_mig_abort_locked(mig);
-	mutex_unlock(&mig->lock);
+	vfio_mig_reset(mig);
 	vfree(mig->data);
 	mig->data = NULL;
 	mutex_destroy(&mig->log_lock);

@@ -80,7 +80,6 @@ int vfio_mig_region_read(struct vfio_mig_device *mig, unsigned int index,
 			 u64 off, void *buf, size_t count);
 int vfio_mig_region_write(struct vfio_mig_device *mig, unsigned int index,
 			  u64 off, const void *buf, size_t count);
-void vfio_mig_abort_locked(struct vfio_mig_device *mig);
 
 /* vfio_mig_stream.c */
 u32 vfio_mig_crc(const struct vfio_mig_record_hdr *h, const void *p, u32 len);

@@ -77,7 +77,7 @@ static void reset_info(struct vfio_mig_device *mig)
  * and close: the device keeps (reset) or loses (close) its state as the
  * driver decides; the engine only makes sure nothing is left half done.
  */
-void vfio_mig_abort_locked(struct vfio_mig_device *mig)
+static void vfio_mig_abort_locked(struct vfio_mig_device *mig)
 {
 	lockdep_assert_held(&mig->lock);
 	vfio_mig_save_drop(mig);

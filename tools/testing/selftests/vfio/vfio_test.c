@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -558,20 +557,6 @@ int mig_restore(struct vdev *v, struct mig *m, const uint8_t *p,
 	return err;
 }
 
-uint32_t crc32c(uint32_t crc, const void *p, size_t len)
-{
-	const uint8_t *b = p;
-	int k;
-
-	crc = ~crc;
-	while (len--) {
-		crc ^= *b++;
-		for (k = 0; k < 8; k++)
-			crc = crc >> 1 ^ (0x82f63b78 & (0 - (crc & 1)));
-	}
-	return ~crc;
-}
-
 static uint32_t le32(const uint8_t *p)
 {
 	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
@@ -582,8 +567,8 @@ void record_reseal(uint8_t *rec)
 	uint32_t len = le32(rec + 4), crc;
 
 	memset(rec + 12, 0, 4);
-	crc = crc32c(0, rec, 16);
-	crc = crc32c(crc, rec + 16, len);
+	crc = vmig_crc32c(0, rec, 16);
+	crc = vmig_crc32c(crc, rec + 16, len);
 	rec[12] = crc;
 	rec[13] = crc >> 8;
 	rec[14] = crc >> 16;

@@ -157,8 +157,6 @@ int mig_feed(struct vdev *v, struct mig *m, const uint8_t *p, size_t len,
 int mig_restore(struct vdev *v, struct mig *m, const uint8_t *p,
 		size_t len, const size_t *sizes);
 
-/* CRC32C (Castagnoli), as the stream uses it. */
-uint32_t crc32c(uint32_t crc, const void *p, size_t len);
 /* Recompute the CRC of the record starting at @rec. */
 void record_reseal(uint8_t *rec);
 /* Offsets of the records in a stream; returns how many (at most @max). */
