@@ -138,21 +138,33 @@ struct vfio_mig_config {
 struct vfio_mig_save;
 struct vfio_mig_resume;
 
+/* The protocol front-end that owns the session core, if any. */
+enum vfio_mig_owner {
+	VFIO_MIG_OWNER_NONE,
+	VFIO_MIG_OWNER_REGION,	/* the vfio-mig region */
+	VFIO_MIG_OWNER_V1,	/* the upstream v1 region (QEMU <= 7.2) */
+	VFIO_MIG_OWNER_V2,	/* VFIO_DEVICE_FEATURE (QEMU >= 8.0) */
+};
+
 /**
  * struct vfio_mig_device - the engine's per-device state
  * @regions: region descriptions, indexed by VFIO region index
  * @num_regions: number of regions reported by VFIO_DEVICE_GET_INFO
  * @cfg: migration parameters (when @mig_index is non-zero)
  * @mig_index: the migration region's index, 0 when there is none
+ * @v1_index: the v1 migration region's index (@mig_index + 1)
  * @data: the data section's buffer (vmalloc_user, device lifetime)
  * @lock: the state lock: everything below up to @track_lock
- * @state: device_state
+ * @owner: the front-end whose session this is (one at a time)
+ * @state: device_state of the vfio-mig region
  * @quiesced: BAR accesses are refused
  * @info: the header's stored fields (threshold, data, dirty_pfns)
  * @query: a dirty-pfn query is set up
  * @query_done: pfns of the query already reported
  * @save: the save session, or NULL
  * @resume: the resume session, or NULL
+ * @v1: the v1 region's device_state, whether a chunk is handed out, and
+ *	its data_size
  * @track_lock: protects @mem_dirty (taken from driver write paths)
  * @mem_dirty: device-memory pages written since last sent, or NULL
  * @log_lock: protects @log, @logging and @log_lost
@@ -168,9 +180,11 @@ struct vfio_mig_device {
 	unsigned int num_regions;
 	struct vfio_mig_config cfg;
 	unsigned int mig_index;
+	unsigned int v1_index;
 	void *data;
 
 	struct mutex lock;
+	enum vfio_mig_owner owner;
 	u32 state;
 	bool quiesced;
 	struct vfio_mig_info info;
@@ -178,6 +192,11 @@ struct vfio_mig_device {
 	u64 query_done;
 	struct vfio_mig_save *save;
 	struct vfio_mig_resume *resume;
+	struct {
+		u32 state;
+		bool staged;
+		u64 data_size;
+	} v1;
 
 	spinlock_t track_lock;
 	unsigned long *mem_dirty;

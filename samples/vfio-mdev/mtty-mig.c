@@ -27,9 +27,10 @@
  *                    resources mdevs are created from.
  *   mttym_state.lock protects everything mutable in one device: config
  *                    space, UART registers and FIFOs, device memory, the
- *                    interrupt state, the DMA engine, the quiesced flag and
- *                    the eventfd pointers.  Taken by the region callbacks,
- *                    ioctl handlers, open and close, and the migration ops;
+ *                    interrupt state, the DMA engine, the quiesced and open
+ *                    flags and the eventfd pointers.  Taken by the region
+ *                    callbacks, ioctl handlers, open and close, the
+ *                    migration ops and the traffic source's attributes;
  *                    never held across copy_{to,from}_user (the engine and
  *                    the ioctl handlers copy before taking it).  DMA runs
  *                    under it and reaches guest memory by vfio_dma_rw().
@@ -55,6 +56,7 @@
 #include <linux/vfio_mig.h>
 #include <linux/vfio_mig_compat.h>
 #include <linux/vmalloc.h>
+#include <linux/workqueue.h>
 
 #include "mtty-mig.h"
 
@@ -111,6 +113,7 @@ struct mttym_state {
 	struct mttym_dma dma;
 	u8 *mem;
 	bool quiesced;
+	bool open;			/* a user holds the device */
 	struct eventfd_ctx *intx_trigger;
 	struct eventfd_ctx *msi_trigger;
 	bool intx_masked;
@@ -738,7 +741,12 @@ static void mttym_put_trigger(struct eventfd_ctx **ctx)
  */
 static int mttym_open_device(struct vfio_device *vdev)
 {
-	vfio_mig_reset(&vdev_to_state(vdev)->mig);
+	struct mttym_state *st = vdev_to_state(vdev);
+
+	vfio_mig_reset(&st->mig);
+	mutex_lock(&st->lock);
+	st->open = true;
+	mutex_unlock(&st->lock);
 	return 0;
 }
 
@@ -749,6 +757,7 @@ static void mttym_close_device(struct vfio_device *vdev)
 	/* A migration session never outlives the open. */
 	vfio_mig_reset(&st->mig);
 	mutex_lock(&st->lock);
+	st->open = false;
 	mttym_put_trigger(&st->intx_trigger);
 	mttym_put_trigger(&st->msi_trigger);
 	mutex_unlock(&st->lock);
@@ -1201,6 +1210,154 @@ static int mttym_mmap(struct vfio_device *vdev, struct vm_area_struct *vma)
 }
 
 /* ---------------------------------------------------------------------- */
+/*
+ * The host-side traffic source: what the device's outside world does to
+ * it, so its state changes while a VMM migrates it.  Attributes of the
+ * mdev, in its "traffic" directory (Documentation/mtty-mig.rst):
+ *   rx      write "PORT COUNT FIRST": COUNT bytes FIRST, FIRST+1, ... (mod
+ *           256) arrive at the port's receiver, as from the line
+ *   mem     write "OFFSET LENGTH FIRST": the device writes bytes FIRST,
+ *           FIRST+1, ... into its memory
+ *   dma     write "OFFSET IOVA LENGTH": the DMA engine copies device memory
+ *           to guest memory, as if programmed through BAR3
+ *   digest  read: CRC32C of device memory, to compare two devices
+ * While the device is quiesced the writes fail with EBUSY and change
+ * nothing; dma needs an open device (ENODEV otherwise).
+ */
+
+static ssize_t rx_store(struct device *dev, struct device_attribute *attr,
+			const char *buf, size_t len)
+{
+	struct mttym_state *st = dev_get_drvdata(dev);
+	unsigned int port, count, first, i;
+	char end;
+	int ret = 0;
+
+	if (sscanf(buf, "%u %u %u %c", &port, &count, &first, &end) != 3 ||
+	    port >= st->type->nr_ports || !count ||
+	    count > MTTYM_FIFO_SIZE || first > 0xff)
+		return -EINVAL;
+	mutex_lock(&st->lock);
+	if (st->quiesced) {
+		ret = -EBUSY;
+	} else {
+		for (i = 0; i < count; i++)
+			uart_rx_push(&st->uart[port], first + i);
+		mttym_update_irq(st);
+	}
+	mutex_unlock(&st->lock);
+	return ret ?: len;
+}
+static DEVICE_ATTR_WO(rx);
+
+static ssize_t mem_store(struct device *dev, struct device_attribute *attr,
+			 const char *buf, size_t len)
+{
+	struct mttym_state *st = dev_get_drvdata(dev);
+	u64 off, n, end, i;
+	unsigned int first;
+	char c;
+	int ret = 0;
+
+	if (sscanf(buf, "%llu %llu %u %c", &off, &n, &first, &c) != 3 ||
+	    !n || first > 0xff || check_add_overflow(off, n, &end) ||
+	    end > st->type->mem_size)
+		return -EINVAL;
+	mutex_lock(&st->lock);
+	if (st->quiesced) {
+		ret = -EBUSY;
+	} else {
+		for (i = 0; i < n; i++)
+			st->mem[off + i] = first + i;
+		vfio_mig_mem_dirty(&st->mig, off, n);
+	}
+	mutex_unlock(&st->lock);
+	return ret ?: len;
+}
+static DEVICE_ATTR_WO(mem);
+
+struct mttym_dma_work {
+	struct work_struct work;
+	struct mttym_state *st;
+	u64 src, dst, len;
+	int ret;
+};
+
+/*
+ * vfio_dma_rw() reaches the user's memory from its own process or from a
+ * kernel thread, so the dma attribute runs the engine on a workqueue.
+ */
+static void mttym_dma_work_fn(struct work_struct *work)
+{
+	struct mttym_dma_work *w = container_of(work, struct mttym_dma_work,
+						work);
+	struct mttym_state *st = w->st;
+
+	mutex_lock(&st->lock);
+	if (!st->open) {
+		w->ret = -ENODEV;
+	} else if (st->quiesced) {
+		w->ret = -EBUSY;
+	} else {
+		st->dma.src = w->src;
+		st->dma.dst = w->dst;
+		st->dma.len = w->len;
+		st->dma.status = mttym_dma_run(st, MTTYM_DMA_OP_FROM_DEV);
+		st->dma.count++;
+		w->ret = st->dma.status == MTTYM_DMA_DONE ? 0 : -EIO;
+	}
+	mutex_unlock(&st->lock);
+}
+
+static ssize_t dma_store(struct device *dev, struct device_attribute *attr,
+			 const char *buf, size_t len)
+{
+	struct mttym_dma_work w = { .st = dev_get_drvdata(dev) };
+	char c;
+
+	if (sscanf(buf, "%llu %llu %llu %c", &w.src, &w.dst, &w.len, &c) != 3 ||
+	    !w.len)
+		return -EINVAL;
+	INIT_WORK_ONSTACK(&w.work, mttym_dma_work_fn);
+	queue_work(system_unbound_wq, &w.work);
+	flush_work(&w.work);
+	destroy_work_on_stack(&w.work);
+	return w.ret ?: len;
+}
+static DEVICE_ATTR_WO(dma);
+
+static ssize_t digest_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	struct mttym_state *st = dev_get_drvdata(dev);
+	u32 crc;
+
+	mutex_lock(&st->lock);
+	crc = ~vfio_mig_crc32c(~0U, st->mem, st->type->mem_size);
+	mutex_unlock(&st->lock);
+	return sysfs_emit(buf, "%08x\n", crc);
+}
+static DEVICE_ATTR_RO(digest);
+
+static struct attribute *mttym_traffic_attrs[] = {
+	&dev_attr_rx.attr,
+	&dev_attr_mem.attr,
+	&dev_attr_dma.attr,
+	&dev_attr_digest.attr,
+	NULL,
+};
+
+static const struct attribute_group mttym_traffic_group = {
+	.name = "traffic",
+	.attrs = mttym_traffic_attrs,
+};
+
+static const struct attribute_group *mttym_dev_groups[] = {
+	&mttym_traffic_group,
+	NULL,
+};
+
+/* ---------------------------------------------------------------------- */
 /* Device life cycle */
 
 static bool mttym_pool_take(const struct mttym_type *t)
@@ -1373,6 +1530,7 @@ static struct mdev_driver mttym_driver = {
 		.name = "mtty_mig",
 		.owner = THIS_MODULE,
 		.mod_name = KBUILD_MODNAME,
+		.dev_groups = mttym_dev_groups,
 	},
 	.probe = mttym_probe,
 	.remove = mttym_remove,

@@ -19,6 +19,7 @@
 #define MTTYM_MEM_REGION	2	/* BAR2: device memory, 32-bit MMIO */
 #define MTTYM_DMA_REGION	3	/* BAR3: DMA engine registers */
 #define MTTYM_MIG_REGION	9	/* the vfio-mig migration region */
+#define MTTYM_V1_REGION		10	/* the upstream v1 migration region */
 
 /*
  * DMA engine registers (BAR3, 4 KiB, 4- or 8-byte aligned accesses).

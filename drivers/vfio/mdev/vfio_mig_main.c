@@ -106,9 +106,18 @@ static int region_call(struct vfio_mig_device *mig,
 	return r->read(mig, index, off, buf, n);
 }
 
+/* Is @index one of the migration regions (vfio-mig or v1)? */
+static bool is_mig_region(const struct vfio_mig_device *mig,
+			  unsigned int index)
+{
+	return mig->mig_index &&
+	       (index == mig->mig_index || index == mig->v1_index);
+}
+
 /*
- * Trapped access to the data section: reads in any state, writes only
- * while resuming.  No lock is held across the copy (see the top).
+ * Trapped access to the data section, which both migration regions show:
+ * reads in any state, writes only while a resume session is open.  No
+ * lock is held across the copy (see the top).
  */
 static ssize_t data_rw(struct vfio_mig_device *mig, char __user *buf,
 		       size_t count, loff_t *ppos, u64 off, bool write)
@@ -118,7 +127,7 @@ static ssize_t data_rw(struct vfio_mig_device *mig, char __user *buf,
 
 	if (write) {
 		mutex_lock(&mig->lock);
-		ok = mig->state == VFIO_MIG_STATE_RESUME;
+		ok = mig->resume;
 		mutex_unlock(&mig->lock);
 		if (!ok)
 			return -EINVAL;
@@ -161,7 +170,7 @@ ssize_t vfio_mig_rw(struct vfio_mig_device *mig, char __user *buf,
 	if (ret)
 		return ret;
 	r = &mig->regions[index];
-	if (index == mig->mig_index && mig->mig_index) {
+	if (is_mig_region(mig, index)) {
 		if (off >= VFIO_MIG_HDR_PAGE)
 			return data_rw(mig, buf, count, ppos, off, write);
 		if (off + count > VFIO_MIG_HDR_PAGE)
@@ -195,15 +204,21 @@ ssize_t vfio_mig_rw(struct vfio_mig_device *mig, char __user *buf,
 }
 EXPORT_SYMBOL_GPL(vfio_mig_rw);
 
-/* Capabilities of the migration region: its type, and the mmap area. */
-static int mig_region_caps(struct vfio_mig_device *mig,
+/*
+ * Capabilities of a migration region: its type, and the mmap area (the
+ * data section only, so the header is never mapped).
+ */
+static int mig_region_caps(struct vfio_mig_device *mig, unsigned int index,
 			   struct vfio_info_cap *caps)
 {
+	bool v1 = index == mig->v1_index;
 	struct vfio_region_info_cap_type type = {
 		.header.id = VFIO_REGION_INFO_CAP_TYPE,
 		.header.version = 1,
-		.type = VFIO_MIG_REGION_TYPE,
-		.subtype = VFIO_MIG_REGION_SUBTYPE,
+		.type = v1 ? VFIO_REGION_TYPE_MIGRATION_DEPRECATED :
+			     VFIO_MIG_REGION_TYPE,
+		.subtype = v1 ? VFIO_REGION_SUBTYPE_MIGRATION_DEPRECATED :
+				VFIO_MIG_REGION_SUBTYPE,
 	};
 	struct {
 		struct vfio_region_info_cap_sparse_mmap sparse;
@@ -248,9 +263,9 @@ int vfio_mig_region_info(struct vfio_mig_device *mig,
 	info->offset = VFIO_MIG_REGION_OFFSET(info->index);
 	info->size = r->size;
 	info->flags = r->size ? r->flags : 0;
-	if (!mig->mig_index || info->index != mig->mig_index)
+	if (!is_mig_region(mig, info->index))
 		return 0;
-	ret = mig_region_caps(mig, caps);
+	ret = mig_region_caps(mig, info->index, caps);
 	if (!ret)
 		info->flags |= VFIO_REGION_INFO_FLAG_CAPS;
 	return ret;
@@ -310,7 +325,7 @@ EXPORT_SYMBOL_GPL(vfio_mig_get_region_info);
  * @mig: the device
  * @vma: the new mapping
  *
- * Only the migration region's data section can be mapped, only when the
+ * Only a migration region's data section can be mapped, only when the
  * device offers it, only shared, and only inside the section.  The mapping
  * shows the section's buffer, which lives as long as the device, so it
  * stays valid across state changes, reset and close.
@@ -325,7 +340,7 @@ int vfio_mig_mmap(struct vfio_mig_device *mig, struct vm_area_struct *vma)
 	if (!mig->mig_index || !mig->cfg.mmap)
 		return -EINVAL;
 	if (vma->vm_pgoff > (U64_MAX >> PAGE_SHIFT) ||
-	    pos >> VFIO_MIG_REGION_SHIFT != mig->mig_index)
+	    !is_mig_region(mig, pos >> VFIO_MIG_REGION_SHIFT))
 		return -EINVAL;
 	off = pos & VFIO_MIG_OFFSET_MASK;
 	if (!(vma->vm_flags & VM_SHARED) || (vma->vm_flags & VM_EXEC) ||
@@ -343,9 +358,10 @@ EXPORT_SYMBOL_GPL(vfio_mig_mmap);
  * @mig: the device, with its other regions already described
  * @cfg: migration parameters; copied
  *
- * Appends the migration region after the driver's regions and allocates
- * the data section.  Call before the device is registered; undo with
- * vfio_mig_uninit().
+ * Appends the two migration regions after the driver's regions, the
+ * vfio-mig region and the upstream v1 region (for QEMU 5.2 to 7.2), and
+ * allocates the data section they share.  Call before the device is
+ * registered; undo with vfio_mig_uninit().
  *
  * Return: 0, -EINVAL for a bad @cfg, or -ENOMEM.
  */
@@ -356,7 +372,7 @@ int vfio_mig_init(struct vfio_mig_device *mig,
 	struct vfio_mig_region *r;
 
 	BUILD_BUG_ON(PAGE_SIZE != VFIO_MIG_STREAM_PAGE_SIZE);
-	if (mig->num_regions >= VFIO_MIG_MAX_REGIONS || !ops ||
+	if (mig->num_regions + 2 > VFIO_MIG_MAX_REGIONS || !ops ||
 	    !ops->identity || !ops->quiesce || !ops->unquiesce ||
 	    !ops->save_state || !ops->check_record || !ops->load_record ||
 	    !ops->reset || cfg->data_size < VFIO_MIG_MIN_DATA ||
@@ -375,8 +391,11 @@ int vfio_mig_init(struct vfio_mig_device *mig,
 	vfio_mig_log_init(mig);
 	mig->state = VFIO_MIG_STATE_NONE;
 	mig->info.data.offset = VFIO_MIG_HDR_PAGE;
+	mig->owner = VFIO_MIG_OWNER_NONE;
+	mig->v1.state = VFIO_DEVICE_STATE_V1_RUNNING;
 
 	mig->mig_index = mig->num_regions++;
+	mig->v1_index = mig->num_regions++;
 	r = &mig->regions[mig->mig_index];
 	*r = (struct vfio_mig_region) {
 		.size = vfio_mig_region_size(mig),
@@ -387,6 +406,9 @@ int vfio_mig_init(struct vfio_mig_device *mig,
 		.read = vfio_mig_region_read,
 		.write = vfio_mig_region_write,
 	};
+	mig->regions[mig->v1_index] = *r;
+	mig->regions[mig->v1_index].read = vfio_mig_v1_read;
+	mig->regions[mig->v1_index].write = vfio_mig_v1_write;
 	return 0;
 }
 EXPORT_SYMBOL_GPL(vfio_mig_init);

@@ -75,11 +75,22 @@ static inline bool vfio_mig_saving(u32 state)
 	       state == VFIO_MIG_STATE_STOPNCOPY;
 }
 
-/* vfio_mig_region.c */
+/* vfio_mig_region.c: the session core's helpers and the vfio-mig region */
+void vfio_mig_quiesce(struct vfio_mig_device *mig);
+void vfio_mig_unquiesce(struct vfio_mig_device *mig);
+int vfio_mig_claim(struct vfio_mig_device *mig, enum vfio_mig_owner who);
+void vfio_mig_release(struct vfio_mig_device *mig, bool idle);
 int vfio_mig_region_read(struct vfio_mig_device *mig, unsigned int index,
 			 u64 off, void *buf, size_t count);
 int vfio_mig_region_write(struct vfio_mig_device *mig, unsigned int index,
 			  u64 off, const void *buf, size_t count);
+
+/* vfio_mig_v1.c */
+int vfio_mig_v1_read(struct vfio_mig_device *mig, unsigned int index,
+		     u64 off, void *buf, size_t count);
+int vfio_mig_v1_write(struct vfio_mig_device *mig, unsigned int index,
+		      u64 off, const void *buf, size_t count);
+void vfio_mig_v1_reset(struct vfio_mig_device *mig);
 
 /* vfio_mig_stream.c */
 u32 vfio_mig_crc(const struct vfio_mig_record_hdr *h, const void *p, u32 len);

@@ -44,20 +44,44 @@ static const u16 vfio_mig_arcs[VFIO_MIG_NUM_STATES] = {
 				     S(RESUME),
 };
 
-static void quiesce(struct vfio_mig_device *mig)
+void vfio_mig_quiesce(struct vfio_mig_device *mig)
 {
+	lockdep_assert_held(&mig->lock);
 	if (!mig->quiesced) {
 		mig->cfg.ops->quiesce(mig);
 		mig->quiesced = true;
 	}
 }
 
-static void unquiesce(struct vfio_mig_device *mig)
+void vfio_mig_unquiesce(struct vfio_mig_device *mig)
 {
+	lockdep_assert_held(&mig->lock);
 	if (mig->quiesced) {
 		mig->quiesced = false;
 		mig->cfg.ops->unquiesce(mig);
 	}
+}
+
+/*
+ * One front-end owns the session core at a time: it claims it before an
+ * access that may start a session, and releases it once it is idle again
+ * (no session, device not stopped).  Another front-end's state-changing
+ * accesses meanwhile get -EBUSY.
+ */
+int vfio_mig_claim(struct vfio_mig_device *mig, enum vfio_mig_owner who)
+{
+	lockdep_assert_held(&mig->lock);
+	if (mig->owner != VFIO_MIG_OWNER_NONE && mig->owner != who)
+		return -EBUSY;
+	mig->owner = who;
+	return 0;
+}
+
+void vfio_mig_release(struct vfio_mig_device *mig, bool idle)
+{
+	lockdep_assert_held(&mig->lock);
+	if (idle && !mig->save && !mig->resume && !mig->quiesced)
+		mig->owner = VFIO_MIG_OWNER_NONE;
 }
 
 /* A new session: clear the header's fields but the stored threshold. */
@@ -82,8 +106,10 @@ static void vfio_mig_abort_locked(struct vfio_mig_device *mig)
 	lockdep_assert_held(&mig->lock);
 	vfio_mig_save_drop(mig);
 	vfio_mig_resume_drop(mig);
-	unquiesce(mig);
+	vfio_mig_unquiesce(mig);
 	mig->state = VFIO_MIG_STATE_NONE;
+	vfio_mig_v1_reset(mig);
+	mig->owner = VFIO_MIG_OWNER_NONE;
 	reset_info(mig);
 	mig->info.pending.threshold_size = 0;
 	memset(mig->data, 0, mig->cfg.data_size);
@@ -108,14 +134,14 @@ static int set_state(struct vfio_mig_device *mig, u32 new)
 	case VFIO_MIG_STATE_RUNNING:
 		/* Abandon a save session; the device's state is intact. */
 		vfio_mig_save_drop(mig);
-		unquiesce(mig);
+		vfio_mig_unquiesce(mig);
 		break;
 	case VFIO_MIG_STATE_SETUP:
 		ret = vfio_mig_save_start(mig);
 		if (ret)
 			return ret;
 		reset_info(mig);
-		unquiesce(mig);
+		vfio_mig_unquiesce(mig);
 		break;
 	case VFIO_MIG_STATE_PRECOPY:
 		break;
@@ -126,10 +152,10 @@ static int set_state(struct vfio_mig_device *mig, u32 new)
 				return ret;
 			fresh = true;
 		}
-		quiesce(mig);
+		vfio_mig_quiesce(mig);
 		ret = vfio_mig_save_stop(mig);
 		if (ret) {
-			unquiesce(mig);
+			vfio_mig_unquiesce(mig);
 			if (fresh)
 				vfio_mig_save_drop(mig);
 			return ret;
@@ -145,7 +171,7 @@ static int set_state(struct vfio_mig_device *mig, u32 new)
 		if (ret)
 			return ret;
 		reset_info(mig);
-		quiesce(mig);
+		vfio_mig_quiesce(mig);
 		break;
 	case VFIO_MIG_STATE_RESUME_COMPLETED:
 		ret = vfio_mig_resume_finish(mig);
@@ -162,7 +188,7 @@ static int set_state(struct vfio_mig_device *mig, u32 new)
 		} else {
 			vfio_mig_save_drop(mig);
 		}
-		unquiesce(mig);
+		vfio_mig_unquiesce(mig);
 		break;
 	}
 	mig->state = new;
@@ -197,7 +223,9 @@ static int get_buffer(struct vfio_mig_device *mig)
 	if (!vfio_mig_saving(mig->state))
 		return -EINVAL;
 	mig->info.data.offset = VFIO_MIG_HDR_PAGE;
-	mig->info.data.size = vfio_mig_save_chunk(mig);
+	/* In SETUP nothing is due yet. */
+	mig->info.data.size = mig->state == VFIO_MIG_STATE_SETUP ? 0 :
+			      vfio_mig_save_chunk(mig);
 	return 0;
 }
 
@@ -365,7 +393,10 @@ int vfio_mig_region_write(struct vfio_mig_device *mig, unsigned int index,
 	if (off >= VFIO_MIG_INFO_SIZE)
 		return -EINVAL;
 	mutex_lock(&mig->lock);
-	ret = hdr_write(mig, off, buf, count);
+	ret = vfio_mig_claim(mig, VFIO_MIG_OWNER_REGION);
+	if (!ret)
+		ret = hdr_write(mig, off, buf, count);
+	vfio_mig_release(mig, true);
 	mutex_unlock(&mig->lock);
 	return ret;
 }

@@ -231,8 +231,8 @@ static size_t put_mem_page(struct vfio_mig_device *mig, u8 *dst, u64 page)
 
 /*
  * Get buffer: fill the data section with the next part of the stream and
- * return its size.  In SETUP nothing is due; in PRECOPY the header and
- * dirty pages; in STOPNCOPY also the state records and END.
+ * return its size: the header and dirty pages while the device runs; once
+ * it is stopped also the state records and END.
  */
 u64 vfio_mig_save_chunk(struct vfio_mig_device *mig)
 {
@@ -242,8 +242,6 @@ u64 vfio_mig_save_chunk(struct vfio_mig_device *mig)
 	u8 *dst = mig->data;
 
 	lockdep_assert_held(&mig->lock);
-	if (mig->state == VFIO_MIG_STATE_SETUP)
-		return 0;
 	if (!save->header_sent) {
 		pos += put_header_rec(mig, dst);
 		save->header_sent = true;

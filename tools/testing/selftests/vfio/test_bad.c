@@ -67,7 +67,7 @@ static void snapshot(struct vdev *v, struct snap *s)
 
 static void test_region_index(struct vdev *v)
 {
-	bad_both(v, region_pos(MTTYM_MIG_REGION + 1, 0), 4,
+	bad_both(v, region_pos(MTTYM_V1_REGION + 1, 0), 4,
 		 "first region index past the device's");
 	bad_both(v, region_pos(255, 0), 1, "region index 255");
 	bad_both(v, region_pos(0x7fffff, 0), 1, "largest region index");
@@ -141,7 +141,7 @@ static void test_info_ioctls(struct vdev *v)
 	struct vfio_device_info di = { .argsz = 8 };
 
 	t_errno(region_info(v, sizeof(struct vfio_region_info),
-			    MTTYM_MIG_REGION + 1), EINVAL,
+			    MTTYM_V1_REGION + 1), EINVAL,
 		"GET_REGION_INFO index past the last region");
 	t_errno(region_info(v, sizeof(struct vfio_region_info), ~0u), EINVAL,
 		"GET_REGION_INFO index 0xffffffff");

@@ -173,7 +173,7 @@ static void test_info(struct vdev *v, unsigned int ports)
 	t_ok(ret == 0 &&
 	     (di.flags & VFIO_DEVICE_FLAGS_PCI) &&
 	     (di.flags & VFIO_DEVICE_FLAGS_RESET) &&
-	     di.num_regions == MTTYM_MIG_REGION + 1 &&
+	     di.num_regions == MTTYM_V1_REGION + 1 &&
 	     di.num_irqs == VFIO_PCI_NUM_IRQS,
 	     "%up: GET_INFO: PCI, resettable, %u regions, %u irqs", ports,
 	     di.num_regions, di.num_irqs);
