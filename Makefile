@@ -37,8 +37,13 @@ VMIG_SRC := $(addprefix tools/vfio-mig/,libvfio-mig.c migrate.c workload.c)
 VMIG_HDR := $(addprefix tools/vfio-mig/,libvfio-mig.h migrate.h workload.h) \
 	samples/vfio-mdev/mtty-mig.h include/uapi/linux/vfio_migration.h
 UAPI_CHECK := $(BUILD)/uapi/alone.o $(BUILD)/uapi/after-vfio.o
+QEMU_HMP := $(BUILD)/qemu/hmp
+# Stock QEMUs the check-qemu target migrates with: bookworm's 7.2 (v1
+# region) and bookworm-backports' 10.0 (v2), fetched into the cache.
+QEMU_OLD ?= /usr/bin/qemu-system-x86_64
 
-.PHONY: all modules tools kernel-cache check check-all test demo bench lint \
+.PHONY: all modules tools kernel-cache check check-all check-qemu test demo \
+	bench lint \
 	clean help \
 	host-deps
 
@@ -47,7 +52,8 @@ all: modules tools
 help:
 	@echo 'make              build the modules, tools and tests (W=1)'
 	@echo 'make check        build, lint, boot the test VM and run every test'
-	@echo 'make check-all    the same for every kernel in scripts/kernels.conf'
+	@echo 'make check-all    the same for every kernel in scripts/kernels.conf, then check-qemu'
+	@echo 'make check-qemu   stock QEMU 7.2 and 10.0 migrate an mtty-mig device (in the VM)'
 	@echo 'make test T=NAME  run one test file (tools/testing/selftests/vfio/test_NAME.c) in the VM'
 	@echo 'make demo         boot the VM and live-migrate an mtty-mig device under load'
 	@echo 'make bench        benchmarks: a table, plus build/bench/bench.{csv,json}'
@@ -71,7 +77,12 @@ else
 	@scripts/build-modules $(KVER) --no-print-directory
 endif
 
-tools: $(ST_BIN) $(ST_SH) $(TOOL_BIN) $(UAPI_CHECK)
+tools: $(ST_BIN) $(ST_SH) $(TOOL_BIN) $(UAPI_CHECK) $(QEMU_HMP)
+
+$(QEMU_HMP): tools/testing/qemu/hmp.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $(patsubst $(CURDIR)/%,%,$@)"
+	@$(CC) $(USER_CFLAGS) -o $@ $<
 
 $(BUILD)/selftests/%: $(ST_DIR)/%.sh
 	@mkdir -p $(dir $@)
@@ -108,6 +119,11 @@ check: lint
 check-all: lint
 	@mkdir -p $(BUILD)
 	@scripts/check-all $(BUILD) $(VM_TIMEOUT)
+
+# Nested QEMUs in the VM; the newer QEMU is unpacked into the cache.
+check-qemu: all
+	@qemu_new=$$(scripts/fetch-qemu.sh) && \
+	$(VM) -- tools/testing/qemu/run_tests.sh $(QEMU_HMP) $(QEMU_OLD) $$qemu_new
 
 test: all
 	@test -n "$(T)" || { echo 'usage: make test T=NAME (for example T=uart)'; exit 2; }

@@ -1,0 +1,279 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Stock QEMU migrates an mtty-mig device (run inside the test VM).
+#
+# usage: test_qemu.sh HMP QEMU
+#   HMP   the built hmp helper (tools/testing/qemu/hmp.c)
+#   QEMU  a qemu-system-x86_64 binary: 7.x speaks the v1 region, 8.0 and
+#         later the VFIO_DEVICE_FEATURE protocol (v2)
+#
+# Inner QEMUs run under TCG with SeaBIOS and no guest OS, each with one
+# mdev at the same PCI address.  The UART is set through HMP o/i on its
+# I/O BAR; device memory and guest memory change through the mdev's
+# traffic source (memory writes, and DMA engine runs into guest memory)
+# while the migration runs.  Cases: live over loopback TCP, to a file and
+# back with exec:, a destination of another mdev type, and a cancelled
+# migration.  Prints TAP and "N passed, N failed".
+
+set -u
+
+hmp_bin=${1:?usage: test_qemu.sh HMP QEMU}
+qemu=${2:?usage: test_qemu.sh HMP QEMU}
+types=/sys/class/mdev_bus/mtty_mig/mdev_supported_types
+work=$(mktemp -d /tmp/qemu-mig.XXXXXX)
+version=$("$qemu" --version | awk '/version/ { print $4; exit }')
+major=${version%%.*}
+n=0 failed=0
+pids=()
+mdevs=()
+
+if [ "$major" -ge 8 ]; then
+	proto=v2
+	migopt=""	# enable-migration=auto: needs device dirty tracking
+else
+	proto=v1
+	migopt=",x-enable-migration=on"
+fi
+
+ok() {	# ok COND-STATUS DESCRIPTION
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n - QEMU $version ($proto): $2"
+	else
+		echo "not ok $n - QEMU $version ($proto): $2"
+		failed=$((failed + 1))
+	fi
+}
+
+diag() { echo "# $*"; }
+
+cleanup() {
+	local p u
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+	for u in "${mdevs[@]}"; do
+		echo 1 >/sys/bus/mdev/devices/"$u"/remove 2>/dev/null
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+mk_mdev() {	# mk_mdev TYPE -> uuid
+	local u
+	u=$(cat /proc/sys/kernel/random/uuid)
+	echo "$u" >"$types/mtty_mig-$1/create" || return 1
+	mdevs+=("$u")
+	echo "$u"
+}
+
+traffic() {	# traffic UUID ATTR VALUE: 0 if the device took it
+	echo "$3" 2>/dev/null >/sys/bus/mdev/devices/"$1"/traffic/"$2"
+}
+
+digest() { cat /sys/bus/mdev/devices/"$1"/traffic/digest; }
+
+# start NAME UUID [QEMU ARGS...]: a VM with the mdev at 00:05.0
+start() {
+	local name=$1 uuid=$2 i
+	shift 2
+	"$qemu" -machine pc,accel=tcg -m 64M -nodefaults -display none \
+		-device "vfio-pci,sysfsdev=/sys/bus/mdev/devices/$uuid,addr=0x5$migopt" \
+		-monitor "unix:$work/$name.hmp,server=on,wait=off" \
+		"$@" >"$work/$name.log" 2>&1 &
+	pids+=($!)
+	eval "pid_$name=$!"
+	for i in $(seq 200); do
+		[ -S "$work/$name.hmp" ] && "$hmp_bin" "$work/$name.hmp" "info status" \
+			>/dev/null 2>&1 && return 0
+		kill -0 $! 2>/dev/null || break
+		sleep 0.1
+	done
+	diag "$name did not start:"; sed 's/^/#   /' "$work/$name.log"
+	return 1
+}
+
+hmp() { local name=$1; shift; "$hmp_bin" "$work/$name.hmp" "$@"; }
+
+# wait_status NAME PATTERN: wait for "info migrate" to match (60 s)
+wait_migrate() {
+	local i s
+	for i in $(seq 600); do
+		s=$(hmp "$1" "info migrate" 2>/dev/null | awk -F': ' '/^Migration status/ { print $2; exit }
+			/^Status:/ { print $2; exit }')
+		case $s in $2) echo "$s"; return 0 ;; failed|cancelled|completed) echo "$s"; return 1 ;; esac
+		sleep 0.1
+	done
+	echo "timeout"
+	return 1
+}
+
+run_status() { hmp "$1" "info status" | awk '{ print $NF }'; }
+
+# The device's BARs as the guest sees them, once SeaBIOS assigned them
+# (unassigned BARs show as 0xffff...).
+bars() {	# bars NAME -> "io mem dma"
+	local i b
+	for i in $(seq 300); do
+		b=$(hmp "$1" "info pci" | awk '
+			/4348:3253/ { dev = 1 }
+			dev && /BAR0: I\/O at/ { io = $4 }
+			dev && /BAR2: 32 bit memory at/ { mem = $6 }
+			dev && /BAR3: 32 bit memory at/ { dma = $6; dev = 0 }
+			END { print io, mem, dma }')
+		case $b in *0xffff*|" "*) sleep 0.1 ;; *) echo "$b"; return ;; esac
+	done
+	diag "SeaBIOS did not assign the BARs: $b"
+}
+
+inb() { hmp "$1" "i /b $2" | awk '{ print $NF; exit }'; }
+outb() { hmp "$1" "o /b $2 $3" >/dev/null; }
+# xpb NAME ADDR COUNT: bytes of guest-physical memory, as "0x.." words
+xpb() { hmp "$1" "xp /$3xb $2" | sed 's/^[^:]*://' | tr -s ' \n' ' ' | sed 's/^ //; s/ $//'; }
+xpq() { hmp "$1" "xp /1xg $2" | awk '{ print $NF; exit }'; }
+
+hex() { printf '0x%02x' $(($1)); }
+
+# Set the UART through I/O ports: 8N1, RX interrupt, FIFO on, SCR, and
+# three bytes sent (looped back into the receive FIFO).
+uart_setup() {	# uart_setup NAME IO SCR
+	local io=$2
+	outb "$1" $((io + 3)) 0x03
+	outb "$1" $((io + 1)) 0x01
+	outb "$1" $((io + 2)) 0x01
+	outb "$1" $((io + 7)) "$3"
+	outb "$1" $((io + 0)) 0x41
+	outb "$1" $((io + 0)) 0x42
+	outb "$1" $((io + 0)) 0x43
+}
+
+# Check the UART on NAME: registers and the FIFO bytes in order.
+uart_check() {	# uart_check NAME IO SCR BYTES...
+	local name=$1 io=$2 scr=$3 got want
+	shift 3
+	got="$(inb "$name" $((io + 3))) $(inb "$name" $((io + 1))) $(inb "$name" $((io + 7)))"
+	want="0x03 0x01 $(hex "$scr")"
+	for b in "$@"; do
+		got="$got $(inb "$name" "$io")"
+		want="$want $(hex "$b")"
+	done
+	got="$got lsr=$(( $(inb "$name" $((io + 5))) & 1 ))"
+	want="$want lsr=0"
+	[ "$got" = "$want" ] || diag "UART on $name: got '$got', want '$want'"
+	[ "$got" = "$want" ]
+}
+
+# Expected bytes "0x.." of the traffic pattern FIRST, FIRST+1, ...
+pattern() {	# pattern FIRST COUNT
+	local i out=""
+	for i in $(seq 0 $(($2 - 1))); do out="$out $(hex $((($1 + i) & 255)))"; done
+	echo "${out# }"
+}
+
+# A live migration over TCP with the device busy all along.
+case_live() {
+	local a b io mem dma st k=0 mk=0 dk=0 dmas=1 want
+	a=$(mk_mdev 1port-1M-mmap) && b=$(mk_mdev 1port-1M-mmap) || return
+	start src "$a" && start dst "$b" -incoming tcp:127.0.0.1:4444 || { ok 1 "live: VMs start"; return; }
+	read -r io mem dma <<<"$(bars src)"
+	[ -n "$io" ] && [ -n "$dma" ]; ok $? "live: SeaBIOS assigned the BARs (I/O $io, memory $mem, DMA $dma)"
+	uart_setup src "$io" 0x5a
+	traffic "$a" rx "0 2 112"
+	traffic "$a" mem "0 1048576 7"
+	traffic "$a" dma "4096 8388608 8192"
+	hmp src "migrate -d tcp:127.0.0.1:4444" >/dev/null
+	# Keep the device changing: a memory page, then DMA of it into
+	# guest memory, until the device is stopped for the last copy.
+	while :; do
+		k=$(((k + 1) & 255))
+		traffic "$a" mem "65536 4096 $k" || break
+		mk=$k
+		traffic "$a" dma "65536 9437184 4096" || break
+		dk=$k dmas=$((dmas + 1))
+		[ $((k % 8)) -eq 0 ] && ! hmp src "info migrate" | grep -q "status: active" && break
+	done
+	st=$(wait_migrate src completed); ok $? "live: migration $st (device changed $dmas times by DMA)"
+	hmp src "info migrate" | grep -iE "vfio|downtime" | sed 's/^/#   /'
+	st=$(run_status dst); [ "$st" = running ]; ok $? "live: destination $st"
+	[ "$(digest "$a")" = "$(digest "$b")" ]; ok $? "live: device memory identical ($(digest "$b"))"
+	uart_check dst "$io" 0x5a 0x41 0x42 0x43 0x70 0x71; ok $? "live: UART registers and FIFO bytes on the destination"
+	want=$(pattern 7 16)
+	[ "$(xpb dst 0x800000 16)" = "$want" ]; ok $? "live: guest memory written by DMA before the migration"
+	want=$(pattern "$dk" 16)
+	[ "$(xpb dst 0x900000 16)" = "$want" ]; ok $? "live: guest memory written by DMA during the migration (pass $dk)"
+	[ "$(xpb dst $((mem + 65536)) 4)" = "$(pattern "$mk" 4)" ]; ok $? "live: device memory through BAR2 on the destination"
+	[ $(($(xpq dst $((dma + 0x28))))) -eq "$dmas" ]; ok $? "live: DMA engine count register ($dmas) migrated"
+	hmp dst "quit" >/dev/null 2>&1; hmp src "quit" >/dev/null 2>&1
+	wait "$pid_src" "$pid_dst" 2>/dev/null
+}
+
+# To a file with exec:, then back into a new VM; the trapped data section.
+case_file() {
+	local a b io st d
+	a=$(mk_mdev 1port-1M) && b=$(mk_mdev 1port-1M) || return
+	start src "$a" || { ok 1 "file: VM starts"; return; }
+	read -r io _ _ <<<"$(bars src)"
+	uart_setup src "$io" 0x33
+	traffic "$a" mem "512 100000 200"
+	hmp src "migrate \"exec:cat > $work/state\"" >/dev/null
+	st=$(wait_migrate src completed); ok $? "file: saved to a file ($st, $(stat -c %s "$work/state") bytes)"
+	d=$(digest "$a")
+	hmp src "quit" >/dev/null 2>&1; wait "$pid_src" 2>/dev/null
+	start dst "$b" -incoming "exec:cat $work/state" || { ok 1 "file: restore VM starts"; return; }
+	for _ in $(seq 300); do [ "$(run_status dst)" = running ] && break; sleep 0.1; done
+	st=$(run_status dst); [ "$st" = running ]; ok $? "file: restored VM $st"
+	[ "$(digest "$b")" = "$d" ]; ok $? "file: device memory identical"
+	uart_check dst "$io" 0x33 0x41 0x42 0x43; ok $? "file: UART registers and FIFO bytes"
+	hmp dst "quit" >/dev/null 2>&1; wait "$pid_dst" 2>/dev/null
+}
+
+# A destination of another type refuses the stream; the source runs on.
+case_wrong_type() {
+	local a b io st d
+	a=$(mk_mdev 1port-1M-mmap) && b=$(mk_mdev 2port-1M-mmap) || return
+	start src "$a" && start dst "$b" -incoming tcp:127.0.0.1:4445 || { ok 1 "wrong type: VMs start"; return; }
+	read -r io _ _ <<<"$(bars src)"
+	uart_setup src "$io" 0x66
+	traffic "$a" mem "0 4096 9"
+	d=$(digest "$a")
+	hmp src "migrate -d tcp:127.0.0.1:4445" >/dev/null
+	st=$(wait_migrate src completed); [ "$st" = failed ]; ok $? "wrong type: migration $st"
+	for _ in $(seq 100); do kill -0 "$pid_dst" 2>/dev/null || break; sleep 0.1; done
+	! kill -0 "$pid_dst" 2>/dev/null; ok $? "wrong type: destination QEMU gave up"
+	grep -i "fail\|error" "$work/dst.log" | head -3 | sed 's/^/#   /'
+	st=$(run_status src); [ "$st" = running ]; ok $? "wrong type: source $st"
+	[ "$(digest "$a")" = "$d" ]; ok $? "wrong type: source device memory intact"
+	uart_check src "$io" 0x66 0x41 0x42 0x43; ok $? "wrong type: source UART intact and working"
+	hmp src "quit" >/dev/null 2>&1; wait "$pid_src" 2>/dev/null
+}
+
+# A cancelled migration leaves the source running with its device intact.
+case_cancel() {
+	local a b io st d
+	a=$(mk_mdev 1port-1M-mmap) && b=$(mk_mdev 1port-1M-mmap) || return
+	start src "$a" && start dst "$b" -incoming tcp:127.0.0.1:4446 || { ok 1 "cancel: VMs start"; return; }
+	read -r io _ _ <<<"$(bars src)"
+	uart_setup src "$io" 0x77
+	traffic "$a" mem "0 1048576 3"
+	d=$(digest "$a")
+	hmp src "migrate_set_parameter max-bandwidth 64k" >/dev/null
+	hmp src "migrate -d tcp:127.0.0.1:4446" >/dev/null
+	sleep 1
+	hmp src "migrate_cancel" >/dev/null
+	st=$(wait_migrate src cancelled); [ "$st" = cancelled ]; ok $? "cancel: migration $st"
+	st=$(run_status src); [ "$st" = running ]; ok $? "cancel: source $st"
+	[ "$(digest "$a")" = "$d" ]; ok $? "cancel: source device memory intact"
+	traffic "$a" mem "0 16 1"; ok $? "cancel: source device takes traffic again"
+	uart_check src "$io" 0x77 0x41 0x42 0x43; ok $? "cancel: source UART intact and working"
+	hmp src "quit" >/dev/null 2>&1; hmp dst "quit" >/dev/null 2>&1
+	wait "$pid_src" "$pid_dst" 2>/dev/null
+}
+
+echo "# QEMU $version: $qemu (protocol $proto)"
+case_live
+case_file
+case_wrong_type
+case_cancel
+echo "1..$n"
+echo "$((n - failed)) passed, $failed failed"
+[ "$failed" -eq 0 ]
