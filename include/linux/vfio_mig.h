@@ -137,6 +137,7 @@ struct vfio_mig_config {
 
 struct vfio_mig_save;
 struct vfio_mig_resume;
+struct vfio_mig_v2_file;
 
 /* The protocol front-end that owns the session core, if any. */
 enum vfio_mig_owner {
@@ -165,11 +166,13 @@ enum vfio_mig_owner {
  * @resume: the resume session, or NULL
  * @v1: the v1 region's device_state, whether a chunk is handed out, and
  *	its data_size
+ * @v2: the v2 device state and the open data file, if any
  * @track_lock: protects @mem_dirty (taken from driver write paths)
  * @mem_dirty: device-memory pages written since last sent, or NULL
  * @log_lock: protects @log, @logging and @log_lost
  * @log: dirty guest pfns, a bitmap page per 32768 pfns
  * @logging: the log records DMA writes
+ * @dma_logging: the log serves v2 device DMA logging (not a session)
  * @log_lost: a log page could not be allocated; queries fail
  *
  * Embedded in the driver's device structure; the driver fills @regions
@@ -197,6 +200,10 @@ struct vfio_mig_device {
 		bool staged;
 		u64 data_size;
 	} v1;
+	struct {
+		u32 state;
+		struct vfio_mig_v2_file *file;
+	} v2;
 
 	spinlock_t track_lock;
 	unsigned long *mem_dirty;
@@ -204,6 +211,7 @@ struct vfio_mig_device {
 	struct mutex log_lock;
 	struct xarray log;
 	bool logging;
+	bool dma_logging;
 	bool log_lost;
 };
 
@@ -229,5 +237,23 @@ int vfio_mig_region_info(struct vfio_mig_device *mig,
 			 struct vfio_info_cap *caps);
 long vfio_mig_get_region_info(struct vfio_mig_device *mig,
 			      void __user *arg);
+
+/*
+ * The v2 protocol (VFIO_DEVICE_FEATURE, QEMU >= 8.0): the driver's
+ * vfio_migration_ops and vfio_log_ops call these.
+ */
+struct vfio_device;
+struct iova_bitmap;
+u32 vfio_mig_v2_flags(void);
+struct file *vfio_mig_v2_set_state(struct vfio_mig_device *mig,
+				   struct vfio_device *vdev, u32 new_state);
+int vfio_mig_v2_get_state(struct vfio_mig_device *mig, u32 *state);
+int vfio_mig_v2_get_data_size(struct vfio_mig_device *mig,
+			      unsigned long *stop_copy_length);
+int vfio_mig_v2_log_start(struct vfio_mig_device *mig, u64 *page_size);
+int vfio_mig_v2_log_stop(struct vfio_mig_device *mig);
+int vfio_mig_v2_log_read_and_clear(struct vfio_mig_device *mig,
+				   unsigned long iova, unsigned long length,
+				   struct iova_bitmap *dirty);
 
 #endif /* _LINUX_VFIO_MIG_H */

@@ -14,6 +14,7 @@
 #include <linux/eventfd.h>
 #include <linux/mm.h>
 #include <linux/version.h>
+#include <linux/vfio.h>
 
 /* 6.12 moved the unaligned accessors from asm/ to linux/. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
@@ -85,5 +86,39 @@ static inline void vfio_mig_vm_flags_mod(struct vm_area_struct *vma,
 #else
 #define VFIO_MIG_REGION_INFO_OP(fn)
 #endif
+
+/*
+ * 6.2: v2 migration gained PRE_COPY (states 6 and 7, the flag, the
+ * precopy-info ioctl on the data fd) and the stop-copy data-size query.
+ * On 6.1 the names below exist only so the engine compiles; the core
+ * never asks for them because the flag is not offered.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#define VFIO_MIG_HAVE_PRE_COPY		1
+#define VFIO_MIG_DATA_SIZE_OP(fn)	.migration_get_data_size = (fn),
+#else
+#define VFIO_MIG_HAVE_PRE_COPY		0
+#define VFIO_MIG_DATA_SIZE_OP(fn)
+#define VFIO_DEVICE_STATE_PRE_COPY	6
+#define VFIO_DEVICE_STATE_PRE_COPY_P2P	7
+#define VFIO_MIGRATION_PRE_COPY		(1 << 2)
+struct vfio_precopy_info {
+	__u32 argsz;
+	__u32 flags;
+	__aligned_u64 initial_bytes;
+	__aligned_u64 dirty_bytes;
+};
+#define VFIO_MIG_GET_PRECOPY_INFO	_IO(VFIO_TYPE, VFIO_BASE + 21)
+#endif
+
+/*
+ * Device DMA logging reports through iova_bitmap_set(), which the vfio
+ * module exports up to 6.6.  From 6.7 it lives in iommufd and is built
+ * only with CONFIG_IOMMUFD_DRIVER, which the Debian kernels leave off:
+ * there the driver offers no log_ops and QEMU uses the type1 container's
+ * dirty tracking (with enable-migration=on).
+ */
+#define VFIO_MIG_HAVE_DMA_LOGGING \
+	(LINUX_VERSION_CODE < KERNEL_VERSION(6, 7, 0))
 
 #endif /* _LINUX_VFIO_MIG_COMPAT_H */

@@ -1013,6 +1013,65 @@ static const struct vfio_mig_ops mttym_mig_ops = {
 	.mem_write = mttym_mem_copy_in,
 };
 
+/*
+ * The v2 protocol (QEMU >= 8.0) and device DMA logging: the engine does
+ * the work; these adapt the vfio core's callbacks.
+ */
+static struct file *mttym_set_mig_state(struct vfio_device *vdev,
+					enum vfio_device_mig_state new_state)
+{
+	return vfio_mig_v2_set_state(&vdev_to_state(vdev)->mig, vdev,
+				     new_state);
+}
+
+static int mttym_get_mig_state(struct vfio_device *vdev,
+			       enum vfio_device_mig_state *state)
+{
+	u32 s;
+
+	vfio_mig_v2_get_state(&vdev_to_state(vdev)->mig, &s);
+	*state = s;
+	return 0;
+}
+
+static int __maybe_unused mttym_get_data_size(struct vfio_device *vdev,
+					      unsigned long *len)
+{
+	return vfio_mig_v2_get_data_size(&vdev_to_state(vdev)->mig, len);
+}
+
+static const struct vfio_migration_ops mttym_v2_ops = {
+	.migration_set_state = mttym_set_mig_state,
+	.migration_get_state = mttym_get_mig_state,
+	VFIO_MIG_DATA_SIZE_OP(mttym_get_data_size)
+};
+
+static int mttym_log_start(struct vfio_device *vdev,
+			   struct rb_root_cached *ranges, u32 nnodes,
+			   u64 *page_size)
+{
+	return vfio_mig_v2_log_start(&vdev_to_state(vdev)->mig, page_size);
+}
+
+static int mttym_log_stop(struct vfio_device *vdev)
+{
+	return vfio_mig_v2_log_stop(&vdev_to_state(vdev)->mig);
+}
+
+static int mttym_log_read_and_clear(struct vfio_device *vdev,
+				    unsigned long iova, unsigned long length,
+				    struct iova_bitmap *dirty)
+{
+	return vfio_mig_v2_log_read_and_clear(&vdev_to_state(vdev)->mig,
+					      iova, length, dirty);
+}
+
+static const struct vfio_log_ops mttym_log_ops = {
+	.log_start = mttym_log_start,
+	.log_stop = mttym_log_stop,
+	.log_read_and_clear = mttym_log_read_and_clear,
+};
+
 /* ---------------------------------------------------------------------- */
 /* ioctls */
 
@@ -1449,6 +1508,10 @@ static int mttym_init_dev(struct vfio_device *vdev)
 		mttym_pool_give(t);
 		return ret;
 	}
+	vdev->migration_flags = vfio_mig_v2_flags();
+	vdev->mig_ops = &mttym_v2_ops;
+	if (VFIO_MIG_HAVE_DMA_LOGGING)
+		vdev->log_ops = &mttym_log_ops;
 	mutex_lock(&st->lock);
 	mttym_reset_locked(st);
 	mutex_unlock(&st->lock);

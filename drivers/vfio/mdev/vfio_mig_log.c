@@ -19,13 +19,14 @@
  *                   stopping tracking against queries.
  *   mig->track_lock (spinlock) protects the mem_dirty pointer against the
  *                   driver's write paths; bits themselves are atomic.
- *   mig->log_lock   (mutex) protects the xarray contents, logging and
- *                   log_lost.  Taken by driver DMA paths (under the
+ *   mig->log_lock   (mutex) protects the xarray contents, logging,
+ *                   dma_logging and log_lost.  Taken by driver DMA paths (under the
  *                   driver's lock) and by queries (under mig->lock), so the
  *                   order is mig->lock -> driver lock -> log_lock.
  */
 
 #include <linux/bitmap.h>
+#include <linux/iova_bitmap.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/xarray.h>
@@ -77,10 +78,13 @@ int vfio_mig_track_start(struct vfio_mig_device *mig)
 	mig->mem_dirty = bits;
 	spin_unlock(&mig->track_lock);
 
+	/* Under v2 DMA logging the guest-page log belongs to the user. */
 	mutex_lock(&mig->log_lock);
-	log_free(mig);
-	mig->log_lost = false;
-	mig->logging = true;
+	if (!mig->dma_logging) {
+		log_free(mig);
+		mig->log_lost = false;
+		mig->logging = true;
+	}
 	mutex_unlock(&mig->log_lock);
 	mig->query = false;
 	return 0;
@@ -98,8 +102,10 @@ void vfio_mig_track_stop(struct vfio_mig_device *mig)
 	bitmap_free(bits);
 
 	mutex_lock(&mig->log_lock);
-	mig->logging = false;
-	log_free(mig);
+	if (!mig->dma_logging) {
+		mig->logging = false;
+		log_free(mig);
+	}
 	mutex_unlock(&mig->log_lock);
 	mig->query = false;
 }
@@ -189,6 +195,47 @@ void vfio_mig_log_dirty(struct vfio_mig_device *mig, u64 iova, u64 len)
 EXPORT_SYMBOL_GPL(vfio_mig_log_dirty);
 
 /*
+ * Report and clear the logged pfns in [@start, @end): @fn is called for
+ * each, with the log lock held.  -EIO if the log lost pages.
+ */
+static int log_take(struct vfio_mig_device *mig, u64 start, u64 end,
+		    void (*fn)(void *arg, u64 pfn), void *arg)
+{
+	unsigned long index, *bits;
+	u64 pfn;
+
+	lockdep_assert_held(&mig->log_lock);
+	if (mig->log_lost)
+		return -EIO;
+	xa_for_each_range(&mig->log, index, bits, start / LOG_PFNS_PER_PAGE,
+			  (end - 1) / LOG_PFNS_PER_PAGE) {
+		u64 base = (u64)index * LOG_PFNS_PER_PAGE;
+		u64 lo = max(start, base) - base;
+		u64 hi = min(end - base, (u64)LOG_PFNS_PER_PAGE);
+
+		for (pfn = find_next_bit(bits, hi, lo); pfn < hi;
+		     pfn = find_next_bit(bits, hi, pfn + 1)) {
+			fn(arg, base + pfn);
+			__clear_bit(pfn, bits);
+		}
+	}
+	return 0;
+}
+
+struct query_out {
+	u64 *bits;
+	u64 start;
+};
+
+static void query_set(void *arg, u64 pfn)
+{
+	struct query_out *q = arg;
+	u64 bit = pfn - q->start;
+
+	q->bits[bit / 64] |= 1ULL << (bit % 64);
+}
+
+/*
  * Produce the next chunk of the current dirty_pfns query at the start of
  * the data section and clear what it reports.  *copied is the number of
  * pfns the chunk covers; 0 once the query is complete.
@@ -196,11 +243,9 @@ EXPORT_SYMBOL_GPL(vfio_mig_log_dirty);
 int vfio_mig_query_chunk(struct vfio_mig_device *mig, u64 *copied)
 {
 	u64 max = (mig->cfg.data_size - sizeof(u64)) * BITS_PER_BYTE;
-	u64 start, n, first, end, pfn;
-	unsigned long index;
-	u64 *out = mig->data;
-	unsigned long *bits;
-	int ret = 0;
+	struct query_out q = { .bits = mig->data };
+	u64 n;
+	int ret;
 
 	lockdep_assert_held(&mig->lock);
 	if (!mig->query)
@@ -209,33 +254,95 @@ int vfio_mig_query_chunk(struct vfio_mig_device *mig, u64 *copied)
 	*copied = n;
 	if (!n)
 		return 0;
-	start = (mig->info.dirty_pfns.start_addr >> PAGE_SHIFT) +
-		mig->query_done;
-	end = start + n;	/* cannot overflow: checked when set up */
+	q.start = (mig->info.dirty_pfns.start_addr >> PAGE_SHIFT) +
+		  mig->query_done;
 
-	memset(out, 0, DIV_ROUND_UP(n, 64) * sizeof(u64));
+	memset(q.bits, 0, DIV_ROUND_UP(n, 64) * sizeof(u64));
 	mutex_lock(&mig->log_lock);
-	if (mig->log_lost) {
-		ret = -EIO;
-		goto out;
-	}
-	first = start / LOG_PFNS_PER_PAGE;
-	xa_for_each_range(&mig->log, index, bits, first,
-			  (end - 1) / LOG_PFNS_PER_PAGE) {
-		u64 base = (u64)index * LOG_PFNS_PER_PAGE;
-		u64 lo = max(start, base) - base;
-		u64 hi = min(end, base + LOG_PFNS_PER_PAGE) - base;
-
-		for (pfn = find_next_bit(bits, hi, lo); pfn < hi;
-		     pfn = find_next_bit(bits, hi, pfn + 1)) {
-			u64 bit = base + pfn - start;
-
-			out[bit / 64] |= 1ULL << (bit % 64);
-			__clear_bit(pfn, bits);
-		}
-	}
-	mig->query_done += n;
-out:
+	/* start + n cannot overflow: checked when the query was set up. */
+	ret = log_take(mig, q.start, q.start + n, query_set, &q);
+	if (!ret)
+		mig->query_done += n;
 	mutex_unlock(&mig->log_lock);
 	return ret;
 }
+
+/* ---------------------------------------------------------------------- */
+/* v2 device DMA logging (VFIO_DEVICE_FEATURE_DMA_LOGGING_*) */
+
+/**
+ * vfio_mig_v2_log_start() - serve vfio_log_ops.log_start
+ * @mig: the device
+ * @page_size: in: the page size asked for; out: the one used (PAGE_SIZE)
+ *
+ * Starts an empty guest-page log that records every DMA write until
+ * vfio_mig_v2_log_stop(), across save sessions.  The ranges the user
+ * names are not needed: reports are clipped to what is asked.
+ *
+ * Return: 0.
+ */
+int vfio_mig_v2_log_start(struct vfio_mig_device *mig, u64 *page_size)
+{
+	mutex_lock(&mig->log_lock);
+	log_free(mig);
+	mig->log_lost = false;
+	mig->logging = true;
+	mig->dma_logging = true;
+	mutex_unlock(&mig->log_lock);
+	*page_size = PAGE_SIZE;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(vfio_mig_v2_log_start);
+
+/**
+ * vfio_mig_v2_log_stop() - serve vfio_log_ops.log_stop
+ * @mig: the device
+ *
+ * Return: 0.
+ */
+int vfio_mig_v2_log_stop(struct vfio_mig_device *mig)
+{
+	mutex_lock(&mig->lock);
+	mutex_lock(&mig->log_lock);
+	mig->dma_logging = false;
+	log_free(mig);
+	/* A save session of a region front-end keeps its own log going. */
+	mig->logging = mig->save && mig->owner != VFIO_MIG_OWNER_V2;
+	mutex_unlock(&mig->log_lock);
+	mutex_unlock(&mig->lock);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(vfio_mig_v2_log_stop);
+
+static void report_set(void *arg, u64 pfn)
+{
+	iova_bitmap_set(arg, pfn << PAGE_SHIFT, PAGE_SIZE);
+}
+
+/**
+ * vfio_mig_v2_log_read_and_clear() - serve vfio_log_ops.log_read_and_clear
+ * @mig: the device
+ * @iova: start of the range asked for
+ * @length: its length
+ * @dirty: the bitmap to report into
+ *
+ * Return: 0, -EINVAL if logging is off or the range wraps, or -EIO if the
+ * log could not record every page.
+ */
+int vfio_mig_v2_log_read_and_clear(struct vfio_mig_device *mig,
+				   unsigned long iova, unsigned long length,
+				   struct iova_bitmap *dirty)
+{
+	u64 last;
+	int ret = -EINVAL;
+
+	if (!length || check_add_overflow((u64)iova, (u64)length - 1, &last))
+		return -EINVAL;
+	mutex_lock(&mig->log_lock);
+	if (mig->dma_logging)
+		ret = log_take(mig, iova >> PAGE_SHIFT,
+			       (last >> PAGE_SHIFT) + 1, report_set, dirty);
+	mutex_unlock(&mig->log_lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(vfio_mig_v2_log_read_and_clear);

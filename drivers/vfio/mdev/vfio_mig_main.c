@@ -393,6 +393,7 @@ int vfio_mig_init(struct vfio_mig_device *mig,
 	mig->info.data.offset = VFIO_MIG_HDR_PAGE;
 	mig->owner = VFIO_MIG_OWNER_NONE;
 	mig->v1.state = VFIO_DEVICE_STATE_V1_RUNNING;
+	mig->v2.state = VFIO_DEVICE_STATE_RUNNING;
 
 	mig->mig_index = mig->num_regions++;
 	mig->v1_index = mig->num_regions++;

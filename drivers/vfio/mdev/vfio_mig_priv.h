@@ -17,6 +17,7 @@
 #define VFIO_MIG_MIN_DATA	SZ_64K
 #define VFIO_MIG_MAX_DATA	SZ_256M
 #define VFIO_MIG_MAX_RECORD	SZ_1M
+#define VFIO_MIG_MIN_CHUNK	SZ_64K	/* a chunk buffer holds a page record */
 
 /* Writer handed to ops->save_state; buf == NULL only measures. */
 struct vfio_mig_stream {
@@ -92,6 +93,9 @@ int vfio_mig_v1_write(struct vfio_mig_device *mig, unsigned int index,
 		      u64 off, const void *buf, size_t count);
 void vfio_mig_v1_reset(struct vfio_mig_device *mig);
 
+/* vfio_mig_v2.c */
+void vfio_mig_v2_reset(struct vfio_mig_device *mig);
+
 /* vfio_mig_stream.c */
 u32 vfio_mig_crc(const struct vfio_mig_record_hdr *h, const void *p, u32 len);
 int vfio_mig_save_start(struct vfio_mig_device *mig);
@@ -99,10 +103,12 @@ void vfio_mig_save_drop(struct vfio_mig_device *mig);
 int vfio_mig_save_stop(struct vfio_mig_device *mig);
 void vfio_mig_save_pending(struct vfio_mig_device *mig, u64 *precopy,
 			   u64 *postcopy);
-u64 vfio_mig_save_chunk(struct vfio_mig_device *mig);
+u64 vfio_mig_save_estimate(struct vfio_mig_device *mig);
+u64 vfio_mig_save_chunk(struct vfio_mig_device *mig, u8 *dst, u64 cap);
 int vfio_mig_resume_start(struct vfio_mig_device *mig);
 void vfio_mig_resume_drop(struct vfio_mig_device *mig);
-int vfio_mig_resume_feed(struct vfio_mig_device *mig, u64 off, u64 size);
+int vfio_mig_resume_feed(struct vfio_mig_device *mig, const u8 *src,
+			 u64 size);
 int vfio_mig_resume_finish(struct vfio_mig_device *mig);
 
 /* vfio_mig_log.c */

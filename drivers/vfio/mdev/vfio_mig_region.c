@@ -109,6 +109,7 @@ static void vfio_mig_abort_locked(struct vfio_mig_device *mig)
 	vfio_mig_unquiesce(mig);
 	mig->state = VFIO_MIG_STATE_NONE;
 	vfio_mig_v1_reset(mig);
+	vfio_mig_v2_reset(mig);
 	mig->owner = VFIO_MIG_OWNER_NONE;
 	reset_info(mig);
 	mig->info.pending.threshold_size = 0;
@@ -225,7 +226,8 @@ static int get_buffer(struct vfio_mig_device *mig)
 	mig->info.data.offset = VFIO_MIG_HDR_PAGE;
 	/* In SETUP nothing is due yet. */
 	mig->info.data.size = mig->state == VFIO_MIG_STATE_SETUP ? 0 :
-			      vfio_mig_save_chunk(mig);
+			      vfio_mig_save_chunk(mig, mig->data,
+						  mig->cfg.data_size);
 	return 0;
 }
 
@@ -296,7 +298,8 @@ static int set_buffer(struct vfio_mig_device *mig, u64 off, u64 size)
 
 	if (mig->state != VFIO_MIG_STATE_RESUME || !in_section(mig, off, size))
 		return -EINVAL;
-	ret = size ? vfio_mig_resume_feed(mig, off, size) : 0;
+	ret = size ? vfio_mig_resume_feed(mig, (const u8 *)mig->data +
+					  (off - VFIO_MIG_HDR_PAGE), size) : 0;
 	if (ret)
 		return ret;
 	mig->info.data.offset = off;

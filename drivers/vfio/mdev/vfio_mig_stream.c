@@ -203,6 +203,22 @@ void vfio_mig_save_pending(struct vfio_mig_device *mig, u64 *precopy,
 		*postcopy = size;
 }
 
+/* Bytes a save would still produce: the whole stream if none runs. */
+u64 vfio_mig_save_estimate(struct vfio_mig_device *mig)
+{
+	size_t size = 0;
+	u64 pre, post;
+
+	lockdep_assert_held(&mig->lock);
+	if (mig->save) {
+		vfio_mig_save_pending(mig, &pre, &post);
+		return pre + post;
+	}
+	state_size(mig, &size);
+	return header_rec_size(mig) + size +
+	       (mig->cfg.mem_size >> PAGE_SHIFT) * VFIO_MIG_PAGE_REC;
+}
+
 static size_t put_header_rec(struct vfio_mig_device *mig, u8 *dst)
 {
 	struct vfio_mig_stream_header *sh = (void *)(dst + VFIO_MIG_REC_HDR);
@@ -230,16 +246,15 @@ static size_t put_mem_page(struct vfio_mig_device *mig, u8 *dst, u64 page)
 }
 
 /*
- * Get buffer: fill the data section with the next part of the stream and
- * return its size: the header and dirty pages while the device runs; once
+ * Fill @dst (@cap bytes, at least VFIO_MIG_MIN_CHUNK) with the next part
+ * of the stream and return its size: the header and dirty pages while the device runs; once
  * it is stopped also the state records and END.
  */
-u64 vfio_mig_save_chunk(struct vfio_mig_device *mig)
+u64 vfio_mig_save_chunk(struct vfio_mig_device *mig, u8 *dst, u64 cap)
 {
 	struct vfio_mig_save *save = mig->save;
 	u64 npages = mig->cfg.mem_size >> PAGE_SHIFT;
-	u64 cap = mig->cfg.data_size, pos = 0;
-	u8 *dst = mig->data;
+	u64 pos = 0;
 
 	lockdep_assert_held(&mig->lock);
 	if (!save->header_sent) {
@@ -495,11 +510,12 @@ static int feed(struct vfio_mig_device *mig, const u8 *src, u64 n)
 }
 
 /*
- * Set buffer: consume @size bytes at region offset @off (inside the data
- * section, checked by the caller) as the next part of the stream.  An
- * error latches: the session accepts nothing more.
+ * Consume @size bytes at @src (a kernel buffer: the data section, or a v2
+ * data file's buffer) as the next part of the stream.  An error latches:
+ * the session accepts nothing more.
  */
-int vfio_mig_resume_feed(struct vfio_mig_device *mig, u64 off, u64 size)
+int vfio_mig_resume_feed(struct vfio_mig_device *mig, const u8 *src,
+			 u64 size)
 {
 	struct vfio_mig_resume *r = mig->resume;
 	int ret;
@@ -507,8 +523,7 @@ int vfio_mig_resume_feed(struct vfio_mig_device *mig, u64 off, u64 size)
 	lockdep_assert_held(&mig->lock);
 	if (r->failed)
 		return -EINVAL;
-	ret = feed(mig, (const u8 *)mig->data + (off - VFIO_MIG_HDR_PAGE),
-		   size);
+	ret = feed(mig, src, size);
 	/* Part of the buffer may have been consumed: never retry it. */
 	if (ret)
 		r->failed = true;

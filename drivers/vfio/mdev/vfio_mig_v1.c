@@ -148,7 +148,8 @@ static u64 v1_pending(struct vfio_mig_device *mig)
 static void v1_stage(struct vfio_mig_device *mig)
 {
 	if ((mig->v1.state & V1_SAVING) && !mig->v1.staged) {
-		mig->v1.data_size = vfio_mig_save_chunk(mig);
+		mig->v1.data_size = vfio_mig_save_chunk(mig, mig->data,
+							 mig->cfg.data_size);
 		mig->v1.staged = true;
 	}
 }
@@ -201,8 +202,7 @@ static int v1_hdr_write(struct vfio_mig_device *mig, u64 off,
 		memcpy(&size, buf, 8);
 		if (mig->v1.state != V1_RESUMING || size > mig->cfg.data_size)
 			return -EINVAL;
-		ret = size ? vfio_mig_resume_feed(mig, VFIO_MIG_HDR_PAGE, size) :
-			     0;
+		ret = size ? vfio_mig_resume_feed(mig, mig->data, size) : 0;
 		if (!ret)
 			mig->v1.data_size = size;
 		return ret;

@@ -12,9 +12,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 passed=0 failed=0
 out=${TMPDIR:-/tmp}/qemu-test.$$
 for q in "$@"; do
-	"$here/test_qemu.sh" "$hmp" "$q" >"$out" 2>&1
-	rc=$?
-	cat "$out"
+	# Shown as it runs: a nested migration can take a while.
+	{ "$here/test_qemu.sh" "$hmp" "$q" 2>&1; echo "rc=$?"; } | tee "$out"
+	rc=$(sed -n 's/^rc=//p' "$out")
 	p=$(grep -c '^ok ' "$out")
 	f=$(grep -c '^not ok ' "$out")
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then

@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vfio-mig engine: the v2 protocol (VFIO_DEVICE_FEATURE with
+ * MIG_DEVICE_STATE, the data fd), the one QEMU 8.0 and later speak.
+ *
+ * The vfio core walks the v2 state machine; each single arc it asks for
+ * is carried out here on the engine's session core, the same save and
+ * resume sessions and stream the region front-ends use.  A data session
+ * gets an anonymous file: read() hands out the stream, write() takes it
+ * in and validates it as it comes, and RESUMING -> STOP applies it only if
+ * it is complete and valid (else the arc fails and nothing is applied).
+ *
+ * Copyright (c) 2026 The vfio-mig authors
+ *
+ * Locking: mig->lock (the state lock) is held across every arc, and by the
+ * data file's read/write/ioctl while it stages or feeds one chunk.  Each
+ * file has its own mutex, taken before mig->lock, that serialises calls on
+ * the file and guards its chunk buffer; user memory is copied to and from
+ * that buffer with only the file's mutex held.  The engine keeps a
+ * reference to the current file (mig->v2.file) and drops it when the
+ * session ends; a file that is no longer current answers -ENODEV.  Each
+ * file holds a reference to the vfio device, so the engine state it
+ * points to outlives it.
+ */
+
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vfio.h>
+#include <linux/vfio_mig_compat.h>
+
+#include "vfio_mig_priv.h"
+
+#define V2_CHUNK	VFIO_MIG_MIN_CHUNK
+#define ARC(a, b)	((a) << 8 | (b))
+
+struct vfio_mig_v2_file {
+	struct file *filp;
+	struct mutex lock;
+	struct vfio_mig_device *mig;
+	struct device *dev;	/* reference keeping @mig alive */
+	u8 *buf;		/* V2_CHUNK bytes */
+	size_t len;		/* staged bytes in @buf (saving) */
+	size_t pos;		/* of which already read */
+};
+
+/* Is @f still the session's file?  Called with mig->lock held. */
+static bool v2_current(struct vfio_mig_v2_file *f)
+{
+	lockdep_assert_held(&f->mig->lock);
+	return f->mig->v2.file == f;
+}
+
+/* Stage the next chunk of a save.  *precopy: the device still runs. */
+static int v2_stage(struct vfio_mig_v2_file *f, bool *precopy)
+{
+	struct vfio_mig_device *mig = f->mig;
+	int ret = 0;
+
+	mutex_lock(&mig->lock);
+	if (!v2_current(f) || !mig->save) {
+		ret = -ENODEV;
+	} else {
+		f->len = vfio_mig_save_chunk(mig, f->buf, V2_CHUNK);
+		f->pos = 0;
+		*precopy = !mig->save->state;
+	}
+	mutex_unlock(&mig->lock);
+	return ret;
+}
+
+static ssize_t v2_read(struct file *filp, char __user *ubuf, size_t count,
+		       loff_t *ppos)
+{
+	struct vfio_mig_v2_file *f = filp->private_data;
+	bool precopy = false;
+	ssize_t done = 0;
+	int ret = 0;
+
+	if (ppos)
+		return -ESPIPE;
+	mutex_lock(&f->lock);
+	while (count) {
+		size_t n;
+
+		if (f->pos == f->len) {
+			ret = v2_stage(f, &precopy);
+			if (ret)
+				break;
+			if (!f->len) {
+				/* End of stream; only temporary in PRE_COPY. */
+				ret = precopy ? -ENOMSG : 0;
+				break;
+			}
+		}
+		n = min(count, f->len - f->pos);
+		if (copy_to_user(ubuf + done, f->buf + f->pos, n)) {
+			ret = -EFAULT;
+			break;
+		}
+		f->pos += n;
+		done += n;
+		count -= n;
+	}
+	mutex_unlock(&f->lock);
+	return done ?: ret;
+}
+
+static ssize_t v2_write(struct file *filp, const char __user *ubuf,
+			size_t count, loff_t *ppos)
+{
+	struct vfio_mig_v2_file *f = filp->private_data;
+	struct vfio_mig_device *mig = f->mig;
+	ssize_t done = 0;
+	int ret = 0;
+
+	if (ppos)
+		return -ESPIPE;
+	mutex_lock(&f->lock);
+	while (count) {
+		size_t n = min_t(size_t, count, V2_CHUNK);
+
+		if (copy_from_user(f->buf, ubuf + done, n)) {
+			ret = -EFAULT;
+			break;
+		}
+		mutex_lock(&mig->lock);
+		if (!v2_current(f) || !mig->resume)
+			ret = -ENODEV;
+		else
+			ret = vfio_mig_resume_feed(mig, f->buf, n);
+		mutex_unlock(&mig->lock);
+		if (ret)
+			break;
+		done += n;
+		count -= n;
+	}
+	mutex_unlock(&f->lock);
+	return done ?: ret;
+}
+
+/*
+ * VFIO_MIG_GET_PRECOPY_INFO, in PRE_COPY states only: initial_bytes is
+ * what is staged and not yet read, dirty_bytes what the next reads would
+ * produce now (the header if unsent, and the dirty device-memory pages).
+ */
+static long v2_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
+{
+	unsigned long minsz = offsetofend(struct vfio_precopy_info,
+					  dirty_bytes);
+	struct vfio_mig_v2_file *f = filp->private_data;
+	struct vfio_mig_device *mig = f->mig;
+	struct vfio_precopy_info info;
+	u64 pre, post;
+	int ret = 0;
+
+	if (cmd != VFIO_MIG_GET_PRECOPY_INFO)
+		return -ENOTTY;
+	if (copy_from_user(&info, (void __user *)arg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
+	mutex_lock(&f->lock);
+	mutex_lock(&mig->lock);
+	if (!v2_current(f) || !mig->save ||
+	    (mig->v2.state != VFIO_DEVICE_STATE_PRE_COPY &&
+	     mig->v2.state != VFIO_DEVICE_STATE_PRE_COPY_P2P)) {
+		ret = -EINVAL;
+	} else {
+		vfio_mig_save_pending(mig, &pre, &post);
+		info.initial_bytes = f->len - f->pos;
+		info.dirty_bytes = pre;
+	}
+	mutex_unlock(&mig->lock);
+	mutex_unlock(&f->lock);
+	if (!ret && copy_to_user((void __user *)arg, &info, minsz))
+		ret = -EFAULT;
+	return ret;
+}
+
+static int v2_release(struct inode *inode, struct file *filp)
+{
+	struct vfio_mig_v2_file *f = filp->private_data;
+
+	put_device(f->dev);
+	kvfree(f->buf);
+	mutex_destroy(&f->lock);
+	kfree(f);
+	return 0;
+}
+
+static const struct file_operations v2_fops = {
+	.owner = THIS_MODULE,
+	.read = v2_read,
+	.write = v2_write,
+	.unlocked_ioctl = v2_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.release = v2_release,
+};
+
+/* A new data file; the engine keeps one reference, the caller gets one. */
+static struct file *v2_open_file(struct vfio_mig_device *mig,
+				 struct vfio_device *vdev, bool saving)
+{
+	struct vfio_mig_v2_file *f;
+	struct file *filp;
+
+	f = kzalloc(sizeof(*f), GFP_KERNEL_ACCOUNT);
+	if (!f)
+		return ERR_PTR(-ENOMEM);
+	f->buf = kvmalloc(V2_CHUNK, GFP_KERNEL_ACCOUNT);
+	if (!f->buf) {
+		kfree(f);
+		return ERR_PTR(-ENOMEM);
+	}
+	mutex_init(&f->lock);
+	f->mig = mig;
+	f->dev = get_device(&vdev->device);
+	filp = anon_inode_getfile("vfio_mig", &v2_fops, f,
+				  saving ? O_RDONLY : O_WRONLY);
+	if (IS_ERR(filp)) {
+		put_device(f->dev);
+		kvfree(f->buf);
+		mutex_destroy(&f->lock);
+		kfree(f);
+		return filp;
+	}
+	stream_open(filp->f_inode, filp);
+	f->filp = filp;
+	mig->v2.file = f;
+	return get_file(filp);
+}
+
+/* End the file's session: later calls on it get -ENODEV. */
+static void v2_close_file(struct vfio_mig_device *mig)
+{
+	lockdep_assert_held(&mig->lock);
+	if (mig->v2.file) {
+		fput(mig->v2.file->filp);
+		mig->v2.file = NULL;
+	}
+}
+
+/* Start a save and its file; undone completely on failure. */
+static struct file *v2_save_file(struct vfio_mig_device *mig,
+				 struct vfio_device *vdev, bool stopped)
+{
+	struct file *filp;
+	int ret;
+
+	ret = vfio_mig_save_start(mig);
+	if (!ret && stopped)
+		ret = vfio_mig_save_stop(mig);
+	filp = ret ? ERR_PTR(ret) : v2_open_file(mig, vdev, true);
+	if (IS_ERR(filp))
+		vfio_mig_save_drop(mig);
+	return filp;
+}
+
+/* One arc of the v2 state machine, as the core's walk asks for it. */
+static struct file *v2_step(struct vfio_mig_device *mig,
+			    struct vfio_device *vdev, u32 next)
+{
+	struct file *filp;
+	int ret;
+
+	switch (ARC(mig->v2.state, next)) {
+	case ARC(VFIO_DEVICE_STATE_RUNNING, VFIO_DEVICE_STATE_RUNNING_P2P):
+	case ARC(VFIO_DEVICE_STATE_RUNNING_P2P, VFIO_DEVICE_STATE_RUNNING):
+	case ARC(VFIO_DEVICE_STATE_PRE_COPY, VFIO_DEVICE_STATE_PRE_COPY_P2P):
+	case ARC(VFIO_DEVICE_STATE_PRE_COPY_P2P, VFIO_DEVICE_STATE_PRE_COPY):
+		/* The device starts no peer-to-peer DMA: nothing to do. */
+		return NULL;
+	case ARC(VFIO_DEVICE_STATE_RUNNING, VFIO_DEVICE_STATE_STOP):
+	case ARC(VFIO_DEVICE_STATE_RUNNING_P2P, VFIO_DEVICE_STATE_STOP):
+		vfio_mig_quiesce(mig);
+		return NULL;
+	case ARC(VFIO_DEVICE_STATE_STOP, VFIO_DEVICE_STATE_RUNNING):
+	case ARC(VFIO_DEVICE_STATE_STOP, VFIO_DEVICE_STATE_RUNNING_P2P):
+		vfio_mig_unquiesce(mig);
+		return NULL;
+	case ARC(VFIO_DEVICE_STATE_STOP, VFIO_DEVICE_STATE_STOP_COPY):
+		return v2_save_file(mig, vdev, true);
+	case ARC(VFIO_DEVICE_STATE_RUNNING, VFIO_DEVICE_STATE_PRE_COPY):
+	case ARC(VFIO_DEVICE_STATE_RUNNING_P2P, VFIO_DEVICE_STATE_PRE_COPY_P2P):
+		return v2_save_file(mig, vdev, false);
+	case ARC(VFIO_DEVICE_STATE_PRE_COPY_P2P, VFIO_DEVICE_STATE_STOP_COPY):
+		/* The same file goes on with the stop-time state. */
+		vfio_mig_quiesce(mig);
+		ret = vfio_mig_save_stop(mig);
+		if (ret) {
+			vfio_mig_unquiesce(mig);
+			return ERR_PTR(ret);
+		}
+		return NULL;
+	case ARC(VFIO_DEVICE_STATE_STOP_COPY, VFIO_DEVICE_STATE_STOP):
+	case ARC(VFIO_DEVICE_STATE_PRE_COPY, VFIO_DEVICE_STATE_RUNNING):
+	case ARC(VFIO_DEVICE_STATE_PRE_COPY_P2P, VFIO_DEVICE_STATE_RUNNING_P2P):
+		/* Leaving a save: the device keeps its state. */
+		v2_close_file(mig);
+		vfio_mig_save_drop(mig);
+		return NULL;
+	case ARC(VFIO_DEVICE_STATE_STOP, VFIO_DEVICE_STATE_RESUMING):
+		ret = vfio_mig_resume_start(mig);
+		if (ret)
+			return ERR_PTR(ret);
+		filp = v2_open_file(mig, vdev, false);
+		if (IS_ERR(filp))
+			vfio_mig_resume_drop(mig);
+		return filp;
+	case ARC(VFIO_DEVICE_STATE_RESUMING, VFIO_DEVICE_STATE_STOP):
+		/* Only a complete, valid stream is applied. */
+		if (vfio_mig_resume_finish(mig))
+			return ERR_PTR(-EINVAL);
+		v2_close_file(mig);
+		return NULL;
+	}
+	return ERR_PTR(-EINVAL);
+}
+
+/**
+ * vfio_mig_v2_set_state() - serve vfio_migration_ops.migration_set_state
+ * @mig: the device
+ * @vdev: its vfio device (the core's state walk needs it)
+ * @new_state: the state asked for (enum vfio_device_mig_state)
+ *
+ * Walks the arcs the vfio core chooses towards @new_state.  A failed arc
+ * leaves the device in the state reached before it, intact.
+ *
+ * Return: the data file when the walk opens a data session, NULL when it
+ * does not, or an ERR_PTR: -EBUSY while another front-end owns the
+ * session, -EINVAL for a refused arc (an incomplete or invalid stream on
+ * RESUMING -> STOP), or -ENOMEM.
+ */
+struct file *vfio_mig_v2_set_state(struct vfio_mig_device *mig,
+				   struct vfio_device *vdev, u32 new_state)
+{
+	enum vfio_device_mig_state next;
+	struct file *filp = NULL;
+	int ret;
+
+	mutex_lock(&mig->lock);
+	ret = vfio_mig_claim(mig, VFIO_MIG_OWNER_V2);
+	while (!ret && mig->v2.state != new_state) {
+		ret = vfio_mig_get_next_state(vdev, mig->v2.state, new_state,
+					      &next);
+		if (ret)
+			break;
+		if (filp) {
+			/* The core never passes through a data state. */
+			fput(filp);
+			filp = NULL;
+		}
+		filp = v2_step(mig, vdev, next);
+		if (IS_ERR(filp)) {
+			ret = PTR_ERR(filp);
+			filp = NULL;
+			break;
+		}
+		mig->v2.state = next;
+	}
+	vfio_mig_release(mig, mig->v2.state == VFIO_DEVICE_STATE_RUNNING ||
+			      mig->v2.state == VFIO_DEVICE_STATE_RUNNING_P2P);
+	mutex_unlock(&mig->lock);
+	if (ret) {
+		if (filp)
+			fput(filp);
+		return ERR_PTR(ret);
+	}
+	return filp;
+}
+EXPORT_SYMBOL_GPL(vfio_mig_v2_set_state);
+
+/**
+ * vfio_mig_v2_get_state() - serve vfio_migration_ops.migration_get_state
+ * @mig: the device
+ * @state: returns the current state (enum vfio_device_mig_state)
+ *
+ * Return: 0.
+ */
+int vfio_mig_v2_get_state(struct vfio_mig_device *mig, u32 *state)
+{
+	mutex_lock(&mig->lock);
+	*state = mig->v2.state;
+	mutex_unlock(&mig->lock);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(vfio_mig_v2_get_state);
+
+/**
+ * vfio_mig_v2_get_data_size() - serve migration_get_data_size (6.2+)
+ * @mig: the device
+ * @stop_copy_length: returns the bytes a save from now would produce
+ *
+ * Return: 0.
+ */
+int vfio_mig_v2_get_data_size(struct vfio_mig_device *mig,
+			      unsigned long *stop_copy_length)
+{
+	mutex_lock(&mig->lock);
+	*stop_copy_length = vfio_mig_save_estimate(mig);
+	mutex_unlock(&mig->lock);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(vfio_mig_v2_get_data_size);
+
+/**
+ * vfio_mig_v2_flags() - the VFIO_MIGRATION_* flags for vdev->migration_flags
+ *
+ * Return: STOP_COPY and P2P, and PRE_COPY on kernels that have it.
+ */
+u32 vfio_mig_v2_flags(void)
+{
+	return VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
+	       (VFIO_MIG_HAVE_PRE_COPY ? VFIO_MIGRATION_PRE_COPY : 0);
+}
+EXPORT_SYMBOL_GPL(vfio_mig_v2_flags);
+
+/* Called on abort (reset, close): end the file, back to RUNNING. */
+void vfio_mig_v2_reset(struct vfio_mig_device *mig)
+{
+	lockdep_assert_held(&mig->lock);
+	v2_close_file(mig);
+	mig->v2.state = VFIO_DEVICE_STATE_RUNNING;
+}
