@@ -82,7 +82,12 @@ static ssize_t v2_read(struct file *filp, char __user *ubuf, size_t count,
 	if (ppos)
 		return -ESPIPE;
 	mutex_lock(&f->lock);
-	while (count) {
+	/* What is staged belongs to the session: gone once it ended. */
+	mutex_lock(&f->mig->lock);
+	if (!v2_current(f))
+		ret = -ENODEV;
+	mutex_unlock(&f->mig->lock);
+	while (count && !ret) {
 		size_t n;
 
 		if (f->pos == f->len) {

@@ -242,60 +242,6 @@ static void v1_unmap(struct v1 *r)
 	r->map = NULL;
 }
 
-/* Device state the tests change and compare. */
-struct snap {
-	uint8_t scr, lcr, ier, rx[4];
-	uint8_t mem[64];
-	uint32_t digest;
-};
-
-static uint32_t digest(struct vdev *v)
-{
-	char path[128], buf[32] = "";
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/traffic/digest",
-		 v->uuid);
-	f = fopen(path, "r");
-	if (f) {
-		if (!fgets(buf, sizeof(buf), f))
-			buf[0] = 0;
-		fclose(f);
-	}
-	return (uint32_t)strtoul(buf, NULL, 16);
-}
-
-static void set_device(struct vdev *v, uint8_t seed)
-{
-	uint8_t mem[64];
-	unsigned int i;
-
-	uart_out(v, 0, UART_SCR, seed);
-	uart_out(v, 0, UART_LCR, 0x03);
-	uart_out(v, 0, UART_IER, 0x01);
-	uart_out(v, 0, UART_FCR, UART_FCR_ENABLE_FIFO);
-	for (i = 0; i < 4; i++)
-		uart_out(v, 0, UART_TX, seed + i);	/* looped back */
-	for (i = 0; i < sizeof(mem); i++)
-		mem[i] = seed ^ i;
-	region_write(v, MTTYM_MEM_REGION, 4096 * 7, mem, sizeof(mem));
-}
-
-/* Read the state back; pops the receive FIFO. */
-static void take(struct vdev *v, struct snap *s)
-{
-	unsigned int i;
-
-	memset(s, 0, sizeof(*s));
-	s->digest = digest(v);
-	s->scr = uart_in(v, 0, UART_SCR);
-	s->lcr = uart_in(v, 0, UART_LCR);
-	s->ier = uart_in(v, 0, UART_IER);
-	for (i = 0; i < 4; i++)
-		s->rx[i] = uart_in(v, 0, UART_RX);
-	region_read(v, MTTYM_MEM_REGION, 4096 * 7, s->mem, sizeof(s->mem));
-}
-
 static void test_discovery(struct vdev *v, bool mmap_type)
 {
 	struct v1 r;
@@ -390,7 +336,7 @@ static void test_migrate(const char *type, bool trapped_pieces)
 	struct vdev a, b;
 	struct v1 ra, rb;
 	struct stream s = { };
-	struct snap sa, sb;
+	struct dev_snap sa, sb;
 	uint64_t pending;
 	unsigned int iter;
 	int ret;
@@ -403,8 +349,8 @@ static void test_migrate(const char *type, bool trapped_pieces)
 		v1_map(&a, &ra);
 		v1_map(&b, &rb);
 	}
-	set_device(&a, 0x40);
-	set_device(&b, 0x99);
+	dev_fill(&a, 0x40);
+	dev_fill(&b, 0x99);
 
 	ret = set_state(&a, &ra, RUN | SAV);
 	pending = rd64(&a, &ra, OFF_PENDING);
@@ -423,7 +369,7 @@ static void test_migrate(const char *type, bool trapped_pieces)
 	t_ok(pending == 4096 + 16 + 8,
 	     "%s: after the memory is sent only the re-dirtied page is pending",
 	     type);
-	set_device(&a, 0x41);
+	dev_fill(&a, 0x41);
 	ret = set_state(&a, &ra, SAV);
 	ret = ret ?: set_state(&a, &ra, SAV);	/* QEMU writes 2 again */
 	ret = ret ?: save_complete(&a, &ra, &s);
@@ -439,8 +385,8 @@ static void test_migrate(const char *type, bool trapped_pieces)
 	     "%s: destination RESUMING -> RUNNING", type);
 
 	t_ok(set_state(&a, &ra, RUN) == 0, "%s: source resumed", type);
-	take(&a, &sa);
-	take(&b, &sb);
+	dev_snap(&a, &sa);
+	dev_snap(&b, &sb);
 	if (memcmp(&sa, &sb, sizeof(sa)))
 		t_diag("source scr %02x rx %02x digest %08x, destination scr %02x rx %02x digest %08x",
 		       sa.scr, sa.rx[0], sa.digest, sb.scr, sb.rx[0], sb.digest);
@@ -469,7 +415,7 @@ static void test_bad_stream(void)
 	struct vdev a, b;
 	struct v1 ra, rb;
 	struct stream s = { };
-	struct snap before, after, fresh;
+	struct dev_snap before, after, fresh;
 	uint64_t n = 64;
 	int ret;
 
@@ -477,12 +423,12 @@ static void test_bad_stream(void)
 	vdev_create_open(&b, MDEV_TYPE_1P);
 	v1_find(&a, &ra);
 	v1_find(&b, &rb);
-	set_device(&a, 0x10);
+	dev_fill(&a, 0x10);
 	save_all(&a, &ra, &s);
 
 	/* Corrupt a byte of the first record's payload. */
 	s.buf[40] ^= 1;
-	set_device(&b, 0x77);
+	dev_fill(&b, 0x77);
 	set_state(&b, &rb, RES);
 	ret = load(&b, &rb, s.buf, s.len, 65536);
 	t_ok(ret == -EINVAL, "corrupted stream refused on the data_size write");
@@ -490,15 +436,15 @@ static void test_bad_stream(void)
 	     "after a refusal nothing more is accepted");
 	t_ok(set_state(&b, &rb, RUN) == 0 && state(&b, &rb) == RUN,
 	     "RESUMING -> RUNNING still succeeds (QEMU 7.2 cannot take a failure)");
-	take(&b, &after);
+	dev_snap(&b, &after);
 	t_ok(after.scr == 0 && after.rx[0] == 0,
 	     "nothing of the bad stream was applied: device at power-on state");
 
 	/* The same with no data at all. */
-	set_device(&b, 0x78);
+	dev_fill(&b, 0x78);
 	set_state(&b, &rb, RES);
 	t_ok(set_state(&b, &rb, RUN) == 0, "RESUMING -> RUNNING with no data succeeds");
-	take(&b, &fresh);
+	dev_snap(&b, &fresh);
 	t_ok(fresh.scr == 0, "and leaves the device at power-on state");
 
 	/* A truncated stream: all but the last byte. */
@@ -507,11 +453,11 @@ static void test_bad_stream(void)
 	ret = load(&b, &rb, s.buf, s.len - 1, 65536);
 	t_ok(!ret, "a truncated stream's bytes are accepted as they come");
 	set_state(&b, &rb, RUN);
-	take(&b, &after);
+	dev_snap(&b, &after);
 	t_ok(after.scr == 0, "an incomplete stream is not applied");
 
 	/* Source intact all along. */
-	take(&a, &before);
+	dev_snap(&a, &before);
 	t_ok(before.scr == 0x10 && before.rx[0] == 0x10,
 	     "the source kept its state");
 	stream_free(&s);

@@ -5,6 +5,7 @@
  * Copyright (c) 2026 The vfio-mig authors
  */
 #include "vfio_test.h"
+#include "mtty-mig.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <linux/serial_reg.h>
 #include <linux/vfio.h>
 
 static int t_num, t_pass, t_fail, t_skipped;
@@ -346,6 +348,52 @@ int irq_set_none(struct vdev *v, unsigned int index, uint32_t action,
 	};
 
 	return ioctl(v->fd, VFIO_DEVICE_SET_IRQS, &s) ? -errno : 0;
+}
+
+uint32_t mdev_digest(const char *uuid)
+{
+	char path[128], buf[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/traffic/digest",
+		 uuid);
+	f = fopen(path, "r");
+	if (f) {
+		if (!fgets(buf, sizeof(buf), f))
+			buf[0] = 0;
+		fclose(f);
+	}
+	return (uint32_t)strtoul(buf, NULL, 16);
+}
+
+void dev_fill(struct vdev *v, uint8_t seed)
+{
+	uint8_t mem[64];
+	unsigned int i;
+
+	uart_out(v, 0, UART_SCR, seed);
+	uart_out(v, 0, UART_LCR, 0x03);
+	uart_out(v, 0, UART_IER, 0x01);
+	uart_out(v, 0, UART_FCR, UART_FCR_ENABLE_FIFO);
+	for (i = 0; i < 4; i++)
+		uart_out(v, 0, UART_TX, seed + i);	/* looped back */
+	for (i = 0; i < sizeof(mem); i++)
+		mem[i] = seed ^ i;
+	region_write(v, MTTYM_MEM_REGION, 4096 * 7, mem, sizeof(mem));
+}
+
+void dev_snap(struct vdev *v, struct dev_snap *s)
+{
+	unsigned int i;
+
+	memset(s, 0, sizeof(*s));
+	s->digest = mdev_digest(v->uuid);
+	s->scr = uart_in(v, 0, UART_SCR);
+	s->lcr = uart_in(v, 0, UART_LCR);
+	s->ier = uart_in(v, 0, UART_IER);
+	for (i = 0; i < 4; i++)
+		s->rx[i] = uart_in(v, 0, UART_RX);
+	region_read(v, MTTYM_MEM_REGION, 4096 * 7, s->mem, sizeof(s->mem));
 }
 
 void *dma_map(struct vdev *v, uint64_t iova, size_t size)

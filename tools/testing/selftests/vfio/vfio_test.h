@@ -96,6 +96,23 @@ int irq_set_eventfd(struct vdev *v, unsigned int index, int efd);
 int irq_set_none(struct vdev *v, unsigned int index, uint32_t action,
 		 uint32_t count);
 
+/*
+ * Device state the protocol tests change and compare: UART registers,
+ * receive FIFO bytes, a span of device memory and the memory's digest.
+ */
+struct dev_snap {
+	uint8_t scr, lcr, ier, rx[4];
+	uint8_t mem[64];
+	uint32_t digest;
+};
+
+/* CRC32C of the device memory, from the mdev's traffic/digest. */
+uint32_t mdev_digest(const char *uuid);
+/* Set registers, send 4 bytes (looped back) and write memory from @seed. */
+void dev_fill(struct vdev *v, uint8_t seed);
+/* Read the state back (pops the receive FIFO). */
+void dev_snap(struct vdev *v, struct dev_snap *s);
+
 /* Map @size bytes of fresh anonymous memory at @iova for device DMA. */
 void *dma_map(struct vdev *v, uint64_t iova, size_t size);
 
