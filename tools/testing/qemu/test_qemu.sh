@@ -73,12 +73,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-mk_mdev() {	# mk_mdev TYPE -> uuid
+mk_mdev() {	# mk_mdev VAR TYPE: a new mdev, its UUID in VAR
 	local u
 	u=$(cat /proc/sys/kernel/random/uuid)
-	echo "$u" >"$types/mtty_mig-$1/create" || return 1
+	echo "$u" >"$types/mtty_mig-$2/create" || return 1
 	mdevs+=("$u")
-	echo "$u"
+	printf -v "$1" %s "$u"
 }
 
 traffic() {	# traffic UUID ATTR VALUE: 0 if the device took it
@@ -197,14 +197,24 @@ pattern() {	# pattern FIRST COUNT
 	echo "${out# }"
 }
 
+# pair CASE TYPE_A TYPE_B PORT SCR: mdevs a and b, a source VM with a and
+# a destination VM with b waiting on PORT; the source's UART set up with
+# SCR and its BARs in io, mem, dma.  1 (and a failed case) if a VM fails.
+pair() {
+	mk_mdev a "$2" && mk_mdev b "$3" || return 1
+	if ! start src "$a" || ! start dst "$b" -incoming "tcp:127.0.0.1:$4"; then
+		ok 1 "$1: VMs start"
+		return 1
+	fi
+	read -r io mem dma <<<"$(bars src)"
+	uart_setup src "$io" "$5"
+}
+
 # A live migration over TCP with the device busy all along.
 case_live() {
 	local a b io mem dma st k=0 mk=0 dk=0 dmas=1 want
-	a=$(mk_mdev 1port-1M-mmap) && b=$(mk_mdev 1port-1M-mmap) || return
-	start src "$a" && start dst "$b" -incoming tcp:127.0.0.1:4444 || { ok 1 "live: VMs start"; return; }
-	read -r io mem dma <<<"$(bars src)"
+	pair live 1port-1M-mmap 1port-1M-mmap 4444 0x5a || return
 	[ -n "$io" ] && [ -n "$dma" ]; ok $? "live: SeaBIOS assigned the BARs (I/O $io, memory $mem, DMA $dma)"
-	uart_setup src "$io" 0x5a
 	traffic "$a" rx "0 2 112"
 	traffic "$a" mem "0 1048576 7"
 	traffic "$a" dma "4096 8388608 8192"
@@ -237,7 +247,7 @@ case_live() {
 # To a file with exec:, then back into a new VM; the trapped data section.
 case_file() {
 	local a b io st d end
-	a=$(mk_mdev 1port-1M) && b=$(mk_mdev 1port-1M) || return
+	mk_mdev a 1port-1M && mk_mdev b 1port-1M || return
 	start src "$a" || { ok 1 "file: VM starts"; return; }
 	read -r io _ _ <<<"$(bars src)"
 	uart_setup src "$io" 0x33
@@ -257,11 +267,8 @@ case_file() {
 
 # A destination of another type refuses the stream; the source runs on.
 case_wrong_type() {
-	local a b io st d
-	a=$(mk_mdev 1port-1M-mmap) && b=$(mk_mdev 2port-1M-mmap) || return
-	start src "$a" && start dst "$b" -incoming tcp:127.0.0.1:4445 || { ok 1 "wrong type: VMs start"; return; }
-	read -r io _ _ <<<"$(bars src)"
-	uart_setup src "$io" 0x66
+	local a b io mem dma st d
+	pair "wrong type" 1port-1M-mmap 2port-1M-mmap 4445 0x66 || return
 	traffic "$a" mem "0 4096 9"
 	d=$(digest "$a")
 	# Without a return path a fast source may finish sending before the
@@ -282,11 +289,8 @@ case_wrong_type() {
 # A migration cancelled at the last moment leaves the source running with
 # its device intact.
 case_cancel() {
-	local a b io st d
-	a=$(mk_mdev 1port-1M-mmap) && b=$(mk_mdev 1port-1M-mmap) || return
-	start src "$a" && start dst "$b" -incoming tcp:127.0.0.1:4446 || { ok 1 "cancel: VMs start"; return; }
-	read -r io _ _ <<<"$(bars src)"
-	uart_setup src "$io" 0x77
+	local a b io mem dma st d
+	pair cancel 1port-1M-mmap 1port-1M-mmap 4446 0x77 || return
 	traffic "$a" mem "0 1048576 3"
 	d=$(digest "$a")
 	# Pause before the switchover, the device already stopped for its
