@@ -265,6 +265,15 @@ case_file() {
 	hmp dst "quit" >/dev/null 2>&1; wait "$pid_dst" 2>/dev/null
 }
 
+# source_intact CASE DIGEST SCR: after a failed migration the source VM
+# runs, its device memory is unchanged and its UART works as set up.
+source_intact() {
+	local st
+	st=$(run_status src); [ "$st" = running ]; ok $? "$1: source $st"
+	[ "$(digest "$a")" = "$2" ]; ok $? "$1: source device memory intact"
+	uart_check src "$io" "$3" 0x41 0x42 0x43; ok $? "$1: source UART intact and working"
+}
+
 # A destination of another type refuses the stream; the source runs on.
 case_wrong_type() {
 	local a b io mem dma st d
@@ -280,9 +289,7 @@ case_wrong_type() {
 	for _ in $(seq 100); do kill -0 "$pid_dst" 2>/dev/null || break; sleep 0.1; done
 	! kill -0 "$pid_dst" 2>/dev/null; ok $? "wrong type: destination QEMU gave up"
 	grep -i "fail\|error" "$work/dst.log" | head -3 | sed 's/^/#   /'
-	st=$(run_status src); [ "$st" = running ]; ok $? "wrong type: source $st"
-	[ "$(digest "$a")" = "$d" ]; ok $? "wrong type: source device memory intact"
-	uart_check src "$io" 0x66 0x41 0x42 0x43; ok $? "wrong type: source UART intact and working"
+	source_intact "wrong type" "$d" 0x66
 	hmp src "quit" >/dev/null 2>&1; wait "$pid_src" 2>/dev/null
 }
 
@@ -300,10 +307,8 @@ case_cancel() {
 	st=$(wait_migrate src pre-switchover); ok $? "cancel: migration paused before the switchover ($st)"
 	hmp src "migrate_cancel" >/dev/null
 	st=$(wait_migrate src cancelled); [ "$st" = cancelled ]; ok $? "cancel: migration $st"
-	st=$(run_status src); [ "$st" = running ]; ok $? "cancel: source $st"
-	[ "$(digest "$a")" = "$d" ]; ok $? "cancel: source device memory intact"
+	source_intact cancel "$d" 0x77
 	traffic "$a" mem "0 16 1"; ok $? "cancel: source device takes traffic again"
-	uart_check src "$io" 0x77 0x41 0x42 0x43; ok $? "cancel: source UART intact and working"
 	hmp src "quit" >/dev/null 2>&1; hmp dst "quit" >/dev/null 2>&1
 	wait "$pid_src" "$pid_dst" 2>/dev/null
 }
