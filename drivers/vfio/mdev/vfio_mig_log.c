@@ -305,9 +305,11 @@ int vfio_mig_v2_log_stop(struct vfio_mig_device *mig)
 	mutex_lock(&mig->lock);
 	mutex_lock(&mig->log_lock);
 	mig->dma_logging = false;
-	log_free(mig);
-	/* A save session of a region front-end keeps its own log going. */
-	mig->logging = mig->save && mig->owner != VFIO_MIG_OWNER_V2;
+	/* A region front-end's save session keeps the log for its queries. */
+	if (!mig->save || mig->owner == VFIO_MIG_OWNER_V2) {
+		mig->logging = false;
+		log_free(mig);
+	}
 	mutex_unlock(&mig->log_lock);
 	mutex_unlock(&mig->lock);
 	return 0;
