@@ -73,7 +73,7 @@ static void v1_end_resume(struct vfio_mig_device *mig)
 	}
 }
 
-static int v1_set_state(struct vfio_mig_device *mig, u32 new)
+static int v1_transition(struct vfio_mig_device *mig, u32 new)
 {
 	u32 old = mig->v1.state;
 	int ret;
@@ -81,8 +81,6 @@ static int v1_set_state(struct vfio_mig_device *mig, u32 new)
 	lockdep_assert_held(&mig->lock);
 	if (!v1_valid(new))
 		return -EINVAL;
-	/* A chunk handed out before a state change was read by the user. */
-	mig->v1.staged = false;
 	if (new == old)
 		return 0;
 
@@ -129,6 +127,16 @@ static int v1_set_state(struct vfio_mig_device *mig, u32 new)
 		vfio_mig_quiesce(mig);
 	mig->v1.state = new;
 	return 0;
+}
+
+/* A failed write changes nothing; any other consumes a handed-out chunk. */
+static int v1_set_state(struct vfio_mig_device *mig, u32 new)
+{
+	int ret = v1_transition(mig, new);
+
+	if (!ret)
+		mig->v1.staged = false;
+	return ret;
 }
 
 static u64 v1_pending(struct vfio_mig_device *mig)
