@@ -320,6 +320,15 @@ static void test_access_rules(struct vdev *v)
 	     "data_size write outside RESUMING refused");
 	t_ok(wr(v, &r, 4096, &x, 8) == -EINVAL,
 	     "data section write outside RESUMING refused");
+	set_state(v, &r, RUN | SAV);
+	x = rd64(v, &r, OFF_DATA_SIZE);
+	t_ok(set_state(v, &r, 5) == -EINVAL && rd64(v, &r, OFF_DATA_SIZE) == x,
+	     "a refused device_state write keeps the staged chunk (%llu bytes)",
+	     (unsigned long long)x);
+	rd64(v, &r, OFF_PENDING);
+	t_ok(rd64(v, &r, OFF_DATA_SIZE) < x,
+	     "reading pending_bytes consumed it: the next chunk is the rest");
+	set_state(v, &r, RUN);
 	set_state(v, &r, RES);
 	x = MEM_SIZE + 1;
 	t_ok(wr(v, &r, OFF_DATA_SIZE, &x, 8) == -EINVAL,
