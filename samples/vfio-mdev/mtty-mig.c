@@ -594,13 +594,16 @@ static u32 mttym_dma_run(struct mttym_state *st, u32 op)
 	lockdep_assert_held(&st->lock);
 	if (!d->len)
 		return MTTYM_DMA_DONE;
+	/* The guest span must not wrap; the device span must fit memory. */
 	switch (op) {
 	case MTTYM_DMA_OP_TO_DEV:
-		if (check_add_overflow(d->dst, d->len, &end) || end > mem)
+		if (check_add_overflow(d->src, d->len - 1, &end) ||
+		    check_add_overflow(d->dst, d->len, &end) || end > mem)
 			return MTTYM_DMA_ERROR;
 		break;
 	case MTTYM_DMA_OP_FROM_DEV:
-		if (check_add_overflow(d->src, d->len, &end) || end > mem)
+		if (check_add_overflow(d->dst, d->len - 1, &end) ||
+		    check_add_overflow(d->src, d->len, &end) || end > mem)
 			return MTTYM_DMA_ERROR;
 		break;
 	case MTTYM_DMA_OP_FILL:

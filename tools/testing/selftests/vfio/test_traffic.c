@@ -78,6 +78,8 @@ static void test_dma(struct vdev *v)
 	t_ok(count == before + 1, "dma: the engine's count register advanced");
 	t_ok(put(v, "dma", "0 8589934592 16") == -EIO,
 	     "dma: an unmapped IOVA fails with EIO");
+	t_ok(put(v, "dma", "0 18446744073709547520 8192") == -EIO,
+	     "dma: a guest span that wraps past 2^64 fails with EIO");
 }
 
 static void test_bad(struct vdev *v)
