@@ -54,11 +54,17 @@ struct vfio_mig_device;
  * @quiesce: refuse accesses with -EBUSY while the device is quiesced
  * @read: fill @buf with @count bytes at @off; returns 0 or -errno
  * @write: consume @count bytes of @buf at @off; returns 0 or -errno
+ * @undo: optional, for regions whose reads have side effects: called when
+ *	the result of a successful @read could not be copied to the user, to
+ *	return the region to its state before that read
  *
- * The callbacks run in process context with no engine lock held; @off and
- * @count were checked against @size and @widths, and @buf is a kernel
- * buffer.  Callbacks of a region with VFIO_MIG_ANY_LENGTH are called with at
- * most VFIO_MIG_BOUNCE_SIZE bytes at a time.
+ * The callbacks run in process context, with mig->lock held for regions
+ * marked @quiesce and no engine lock otherwise (the lock hierarchy is in
+ * Documentation/vfio-migration.rst, "Locking"); @off and @count were
+ * checked against @size and @widths, and @buf is a kernel buffer.  Callbacks of a region with VFIO_MIG_ANY_LENGTH are called with at
+ * most VFIO_MIG_BOUNCE_SIZE bytes at a time.  Accesses to a region with
+ * @undo are serialised by mig->access_lock, held from the callback through
+ * the user copy and @undo.
  */
 struct vfio_mig_region {
 	u64 size;
@@ -69,6 +75,8 @@ struct vfio_mig_region {
 		    void *buf, size_t count);
 	int (*write)(struct vfio_mig_device *mig, unsigned int index, u64 off,
 		     const void *buf, size_t count);
+	void (*undo)(struct vfio_mig_device *mig, unsigned int index, u64 off,
+		     size_t count);
 };
 
 #define VFIO_MIG_BOUNCE_SIZE	256
@@ -96,7 +104,8 @@ struct vfio_mig_stream;
  *
  * Every op runs in process context with the engine's state lock held; the
  * ops take the driver's own lock as needed and must not call back into the
- * engine functions that take the state lock.
+ * engine functions that take the state lock.  They may reach guest memory
+ * through vfio_dma_rw() (Documentation/vfio-migration.rst, "Locking").
  */
 struct vfio_mig_ops {
 	size_t (*identity)(struct vfio_mig_device *mig, u8 *buf, size_t len);
@@ -139,6 +148,18 @@ struct vfio_mig_save;
 struct vfio_mig_resume;
 struct vfio_mig_v2_file;
 
+/**
+ * struct vfio_mig_log - a log of guest pages written by device DMA
+ * @pages: bitmap pages, each covering 32768 pfns, indexed by pfn / 32768
+ * @on: the log records DMA writes
+ * @lost: a bitmap page could not be allocated; reports fail with -EIO
+ */
+struct vfio_mig_log {
+	struct xarray pages;
+	bool on;
+	bool lost;
+};
+
 /* The protocol front-end that owns the session core, if any. */
 enum vfio_mig_owner {
 	VFIO_MIG_OWNER_NONE,
@@ -166,14 +187,19 @@ enum vfio_mig_owner {
  * @resume: the resume session, or NULL
  * @v1: the v1 region's device_state, whether a chunk is handed out, and
  *	its data_size
- * @v2: the v2 device state and the open data file, if any
+ * @v2: the v2 device state, the open data file, if any, and the files
+ *	whose session ended, to be cut off once @lock is dropped
+ * @undo: what the header read in progress changed, so that it can be
+ *	undone when its result cannot be copied out (valid while @gen is
+ *	unchanged)
+ * @gen: bumped whenever a session starts or ends
+ * @access_lock: serialises header accesses of the migration regions, from
+ *	the action through its user copy (and undo); taken before @lock
  * @track_lock: protects @mem_dirty (taken from driver write paths)
  * @mem_dirty: device-memory pages written since last sent, or NULL
- * @log_lock: protects @log, @logging and @log_lost
- * @log: dirty guest pfns, a bitmap page per 32768 pfns
- * @logging: the log records DMA writes
- * @dma_logging: the log serves v2 device DMA logging (not a session)
- * @log_lost: a log page could not be allocated; queries fail
+ * @log_lock: protects @session_log and @dma_log
+ * @session_log: guest pages written during the current save session
+ * @dma_log: guest pages written since v2 DMA logging started
  *
  * Embedded in the driver's device structure; the driver fills @regions
  * and calls vfio_mig_init() before the device is registered.
@@ -203,16 +229,26 @@ struct vfio_mig_device {
 	struct {
 		u32 state;
 		struct vfio_mig_v2_file *file;
+		struct list_head gone;
 	} v2;
+	struct {
+		u64 gen;
+		bool chunk;
+		bool query;
+		u64 query_done;
+		struct vfio_mig_info info;
+		bool v1_staged;
+		u64 v1_data_size;
+	} undo;
+	u64 gen;
+	struct mutex access_lock;
 
 	spinlock_t track_lock;
 	unsigned long *mem_dirty;
 
 	struct mutex log_lock;
-	struct xarray log;
-	bool logging;
-	bool dma_logging;
-	bool log_lost;
+	struct vfio_mig_log session_log;
+	struct vfio_mig_log dma_log;
 };
 
 int vfio_mig_init(struct vfio_mig_device *mig,

@@ -22,22 +22,23 @@
  * interrupt state, DMA engine), strict checks of incoming records, and
  * device-memory access; the engine does the rest.
  *
- * Locking:
+ * Locking (the hierarchy: Documentation/vfio-migration.rst, "Locking"):
  *   mttym_pool_lock  protects mttym_ports_free and mttym_mem_free, the
- *                    resources mdevs are created from.
+ *                    resources mdevs are created from; never held together
+ *                    with any other lock.
  *   mttym_state.lock protects everything mutable in one device: config
  *                    space, UART registers and FIFOs, device memory, the
  *                    interrupt state, the DMA engine, the quiesced and open
  *                    flags and the eventfd pointers.  Taken by the region
  *                    callbacks, ioctl handlers, open and close, the
- *                    migration ops and the traffic source's attributes;
- *                    never held across copy_{to,from}_user (the engine and
- *                    the ioctl handlers copy before taking it).  DMA runs
- *                    under it and reaches guest memory by vfio_dma_rw().
- *   The engine's state lock (mig.lock) is taken before mttym_state.lock
- *   when both are held: the engine calls the migration ops and the BAR
- *   callbacks with it held.  Nothing here takes it under our lock.
- *   mttym_pool_lock is never held together with the others.
+ *                    migration ops and the traffic source's attributes,
+ *                    inside the engine's state lock (mig.lock) when the
+ *                    engine calls in; nothing here takes an engine lock
+ *                    while holding it.  It is never held across
+ *                    copy_{to,from}_user of the device fd's callers (the
+ *                    engine and the ioctl handlers copy before taking it);
+ *                    the DMA engine runs under it and reaches guest memory
+ *                    through vfio_dma_rw(), as the hierarchy allows.
  */
 
 #include <linux/device.h>
@@ -640,8 +641,12 @@ static u32 mttym_dma_run(struct mttym_state *st, u32 op)
 		case MTTYM_DMA_OP_FILL:
 			ret = vfio_dma_rw(&st->vdev, d->dst + done, buf, n,
 					  true);
-			if (!ret)
-				vfio_mig_log_dirty(&st->mig, d->dst + done, n);
+			/*
+			 * vfio_dma_rw() goes mapping by mapping: a write that
+			 * fails part way may have changed pages before the
+			 * failure, so the whole span counts as written.
+			 */
+			vfio_mig_log_dirty(&st->mig, d->dst + done, n);
 			break;
 		}
 		done += n;

@@ -1,28 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * vfio-mig engine: dirty tracking.  Two logs live here:
+ * vfio-mig engine: dirty tracking.  Three logs live here:
  *
  *  - the device-memory log (mig->mem_dirty), one bit per page of device
  *    memory, set by the driver's write paths through vfio_mig_mem_dirty()
  *    and consumed by the save stream (vfio_mig_stream.c);
- *  - the guest-page log (mig->log), one bit per guest pfn the device wrote
- *    by DMA, set through vfio_mig_log_dirty() and reported to userspace by
- *    dirty_pfns queries.  It is sparse: an xarray of bitmap pages, each
- *    covering 32768 pfns, allocated only where the device wrote, so its size
- *    follows what was dirtied, never the IOVA space.
+ *  - two guest-page logs, one bit per guest pfn the device wrote by DMA,
+ *    set through vfio_mig_log_dirty(): the session log (mig->session_log),
+ *    which lives exactly as long as a save session and answers the region's
+ *    dirty_pfns queries, and the DMA log (mig->dma_log), which v2 device
+ *    DMA logging starts, reports and stops.  The two never share bits: a
+ *    report on one never clears a page the other has yet to report.  Each
+ *    is sparse: an xarray of bitmap pages, each covering 32768 pfns,
+ *    allocated only where the device wrote, so its size follows what was
+ *    dirtied, never the IOVA space.
  *
  * Copyright (c) 2026 The vfio-mig authors
  *
- * Locking:
- *   mig->lock       (state lock) held by every function here that is not
- *                   called from a driver write path; it orders starting and
- *                   stopping tracking against queries.
+ * Locking (the hierarchy: Documentation/vfio-migration.rst, "Locking"):
+ *   mig->lock       held by the session side (start, stop, queries).
  *   mig->track_lock (spinlock) protects the mem_dirty pointer against the
  *                   driver's write paths; bits themselves are atomic.
- *   mig->log_lock   (mutex) protects the xarray contents, logging,
- *                   dma_logging and log_lost.  Taken by driver DMA paths (under the
- *                   driver's lock) and by queries (under mig->lock), so the
- *                   order is mig->lock -> driver lock -> log_lock.
+ *   mig->log_lock   (mutex) protects both guest-page logs.  Taken by
+ *                   driver DMA paths under the driver's lock, by queries
+ *                   under mig->lock, and alone by DMA logging.
  */
 
 #include <linux/bitmap.h>
@@ -44,18 +45,23 @@ void vfio_mig_log_init(struct vfio_mig_device *mig)
 {
 	spin_lock_init(&mig->track_lock);
 	mutex_init(&mig->log_lock);
-	xa_init(&mig->log);
+	xa_init(&mig->session_log.pages);
+	xa_init(&mig->dma_log.pages);
 }
 
-static void log_free(struct vfio_mig_device *mig)
+/* Turn @log on (empty) or off (freed). */
+static void log_switch(struct vfio_mig_device *mig, struct vfio_mig_log *log,
+		       bool on)
 {
 	unsigned long index;
 	void *page;
 
 	lockdep_assert_held(&mig->log_lock);
-	xa_for_each(&mig->log, index, page)
+	xa_for_each(&log->pages, index, page)
 		free_page((unsigned long)page);
-	xa_destroy(&mig->log);
+	xa_destroy(&log->pages);
+	log->lost = false;
+	log->on = on;
 }
 
 /*
@@ -74,17 +80,12 @@ int vfio_mig_track_start(struct vfio_mig_device *mig)
 			return -ENOMEM;
 		bitmap_fill(bits, n);
 	}
-	spin_lock(&mig->track_lock);
+	spin_lock_irq(&mig->track_lock);
 	mig->mem_dirty = bits;
-	spin_unlock(&mig->track_lock);
+	spin_unlock_irq(&mig->track_lock);
 
-	/* Under v2 DMA logging the guest-page log belongs to the user. */
 	mutex_lock(&mig->log_lock);
-	if (!mig->dma_logging) {
-		log_free(mig);
-		mig->log_lost = false;
-		mig->logging = true;
-	}
+	log_switch(mig, &mig->session_log, true);
 	mutex_unlock(&mig->log_lock);
 	mig->query = false;
 	return 0;
@@ -95,17 +96,14 @@ void vfio_mig_track_stop(struct vfio_mig_device *mig)
 	unsigned long *bits;
 
 	lockdep_assert_held(&mig->lock);
-	spin_lock(&mig->track_lock);
+	spin_lock_irq(&mig->track_lock);
 	bits = mig->mem_dirty;
 	mig->mem_dirty = NULL;
-	spin_unlock(&mig->track_lock);
+	spin_unlock_irq(&mig->track_lock);
 	bitmap_free(bits);
 
 	mutex_lock(&mig->log_lock);
-	if (!mig->dma_logging) {
-		mig->logging = false;
-		log_free(mig);
-	}
+	log_switch(mig, &mig->session_log, false);
 	mutex_unlock(&mig->log_lock);
 	mig->query = false;
 }
@@ -149,6 +147,31 @@ void vfio_mig_mem_dirty(struct vfio_mig_device *mig, u64 off, u64 len)
 }
 EXPORT_SYMBOL_GPL(vfio_mig_mem_dirty);
 
+/* Set the bits of pfns [@pfn, @last] in @log; marks it lost on ENOMEM. */
+static void log_set(struct vfio_mig_log *log, u64 pfn, u64 last)
+{
+	while (pfn <= last) {
+		unsigned long index = pfn / LOG_PFNS_PER_PAGE;
+		u64 base = (u64)index * LOG_PFNS_PER_PAGE;
+		u64 stop = min_t(u64, last, base + LOG_PFNS_PER_PAGE - 1);
+		unsigned long *bits = xa_load(&log->pages, index);
+
+		if (!bits) {
+			bits = (unsigned long *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+			if (!bits || xa_err(xa_store(&log->pages, index, bits,
+						     GFP_KERNEL_ACCOUNT))) {
+				free_page((unsigned long)bits);
+				log->lost = true;
+				return;
+			}
+		}
+		bitmap_set(bits, pfn - base, stop - pfn + 1);
+		if (stop == U64_MAX)
+			return;
+		pfn = stop + 1;
+	}
+}
+
 /**
  * vfio_mig_log_dirty() - note a device DMA write to guest memory
  * @mig: the device
@@ -156,58 +179,42 @@ EXPORT_SYMBOL_GPL(vfio_mig_mem_dirty);
  * @len: the length written
  *
  * Called by the driver after each DMA write into guest memory (through
- * vfio_dma_rw()).  Records every guest page the span touches while a save
- * session tracks dirty pages; does nothing otherwise.  Process context
- * only: it may allocate.
+ * vfio_dma_rw()), also when the write failed part way: every guest page
+ * the span touches may have changed.  Records them in each guest-page log
+ * that is on; does nothing otherwise.  Process context only: it may
+ * allocate.
  */
 void vfio_mig_log_dirty(struct vfio_mig_device *mig, u64 iova, u64 len)
 {
-	u64 pfn, last, end;
+	u64 end;
 
 	if (!len || check_add_overflow(iova, len - 1, &end))
 		return;
-	pfn = iova >> PAGE_SHIFT;
-	last = end >> PAGE_SHIFT;
-
 	mutex_lock(&mig->log_lock);
-	while (mig->logging && pfn <= last) {
-		unsigned long index = pfn / LOG_PFNS_PER_PAGE;
-		u64 base = (u64)index * LOG_PFNS_PER_PAGE;
-		u64 stop = min_t(u64, last, base + LOG_PFNS_PER_PAGE - 1);
-		unsigned long *bits = xa_load(&mig->log, index);
-
-		if (!bits) {
-			bits = (unsigned long *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-			if (!bits || xa_err(xa_store(&mig->log, index, bits,
-						     GFP_KERNEL_ACCOUNT))) {
-				free_page((unsigned long)bits);
-				mig->log_lost = true;
-				break;
-			}
-		}
-		bitmap_set(bits, pfn - base, stop - pfn + 1);
-		if (stop == U64_MAX)
-			break;
-		pfn = stop + 1;
-	}
+	if (mig->session_log.on)
+		log_set(&mig->session_log, iova >> PAGE_SHIFT,
+			end >> PAGE_SHIFT);
+	if (mig->dma_log.on)
+		log_set(&mig->dma_log, iova >> PAGE_SHIFT, end >> PAGE_SHIFT);
 	mutex_unlock(&mig->log_lock);
 }
 EXPORT_SYMBOL_GPL(vfio_mig_log_dirty);
 
 /*
- * Report and clear the logged pfns in [@start, @end): @fn is called for
- * each, with the log lock held.  -EIO if the log lost pages.
+ * Report and clear the logged pfns of @log in [@start, @end): @fn is
+ * called for each, with the log lock held.  -EIO if the log lost pages.
  */
-static int log_take(struct vfio_mig_device *mig, u64 start, u64 end,
-		    void (*fn)(void *arg, u64 pfn), void *arg)
+static int log_take(struct vfio_mig_device *mig, struct vfio_mig_log *log,
+		    u64 start, u64 end, void (*fn)(void *arg, u64 pfn),
+		    void *arg)
 {
 	unsigned long index, *bits;
 	u64 pfn;
 
 	lockdep_assert_held(&mig->log_lock);
-	if (mig->log_lost)
+	if (log->lost)
 		return -EIO;
-	xa_for_each_range(&mig->log, index, bits, start / LOG_PFNS_PER_PAGE,
+	xa_for_each_range(&log->pages, index, bits, start / LOG_PFNS_PER_PAGE,
 			  (end - 1) / LOG_PFNS_PER_PAGE) {
 		u64 base = (u64)index * LOG_PFNS_PER_PAGE;
 		u64 lo = max(start, base) - base;
@@ -260,11 +267,42 @@ int vfio_mig_query_chunk(struct vfio_mig_device *mig, u64 *copied)
 	memset(q.bits, 0, DIV_ROUND_UP(n, 64) * sizeof(u64));
 	mutex_lock(&mig->log_lock);
 	/* start + n cannot overflow: checked when the query was set up. */
-	ret = log_take(mig, q.start, q.start + n, query_set, &q);
+	ret = log_take(mig, &mig->session_log, q.start, q.start + n,
+		       query_set, &q);
 	if (!ret)
 		mig->query_done += n;
 	mutex_unlock(&mig->log_lock);
 	return ret;
+}
+
+/*
+ * Take back the query chunks produced since @done pfns were reported: the
+ * bits of the bitmap still in the data section go back into the session
+ * log and the query resumes at @done.  The log's bitmap pages are never
+ * freed during a session, so nothing is allocated here; a bit the user
+ * wrote into a mapping of the section for a page never logged is ignored.
+ */
+void vfio_mig_query_undo(struct vfio_mig_device *mig, u64 done)
+{
+	const unsigned long *bits = mig->data;
+	u64 start, n, i;
+
+	lockdep_assert_held(&mig->lock);
+	if (WARN_ON(!mig->query || done > mig->query_done))
+		return;
+	start = (mig->info.dirty_pfns.start_addr >> PAGE_SHIFT) + done;
+	n = mig->query_done - done;
+	mutex_lock(&mig->log_lock);
+	for (i = find_first_bit(bits, n); i < n; i = find_next_bit(bits, n, i + 1)) {
+		u64 pfn = start + i;
+		unsigned long *page = xa_load(&mig->session_log.pages,
+					      pfn / LOG_PFNS_PER_PAGE);
+
+		if (page)
+			set_bit(pfn % LOG_PFNS_PER_PAGE, page);
+	}
+	mutex_unlock(&mig->log_lock);
+	mig->query_done = done;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -275,19 +313,18 @@ int vfio_mig_query_chunk(struct vfio_mig_device *mig, u64 *copied)
  * @mig: the device
  * @page_size: in: the page size asked for; out: the one used (PAGE_SIZE)
  *
- * Starts an empty guest-page log that records every DMA write until
- * vfio_mig_v2_log_stop(), across save sessions.  The ranges the user
- * names are not needed: reports are clipped to what is asked.
+ * Starts an empty DMA log that records every DMA write until
+ * vfio_mig_v2_log_stop(), a reset or close.  It is apart from the session
+ * log, so it neither disturbs nor is disturbed by a save session of any
+ * front-end.  The ranges the user names are not needed: reports are
+ * clipped to what is asked.
  *
  * Return: 0.
  */
 int vfio_mig_v2_log_start(struct vfio_mig_device *mig, u64 *page_size)
 {
 	mutex_lock(&mig->log_lock);
-	log_free(mig);
-	mig->log_lost = false;
-	mig->logging = true;
-	mig->dma_logging = true;
+	log_switch(mig, &mig->dma_log, true);
 	mutex_unlock(&mig->log_lock);
 	*page_size = PAGE_SIZE;
 	return 0;
@@ -298,52 +335,62 @@ EXPORT_SYMBOL_GPL(vfio_mig_v2_log_start);
  * vfio_mig_v2_log_stop() - serve vfio_log_ops.log_stop
  * @mig: the device
  *
+ * Also called on reset and close: logging never outlives the open.
+ *
  * Return: 0.
  */
 int vfio_mig_v2_log_stop(struct vfio_mig_device *mig)
 {
-	mutex_lock(&mig->lock);
 	mutex_lock(&mig->log_lock);
-	mig->dma_logging = false;
-	/* A region front-end's save session keeps the log for its queries. */
-	if (!mig->save || mig->owner == VFIO_MIG_OWNER_V2) {
-		mig->logging = false;
-		log_free(mig);
-	}
+	log_switch(mig, &mig->dma_log, false);
 	mutex_unlock(&mig->log_lock);
-	mutex_unlock(&mig->lock);
 	return 0;
 }
 EXPORT_SYMBOL_GPL(vfio_mig_v2_log_stop);
 
+struct report_out {
+	struct iova_bitmap *dirty;
+	u64 first, last;	/* the window asked for, inclusive */
+};
+
+/* Report one logged page, clipped to the window. */
 static void report_set(void *arg, u64 pfn)
 {
-	iova_bitmap_set(arg, pfn << PAGE_SHIFT, PAGE_SIZE);
+	struct report_out *r = arg;
+	u64 lo = max(pfn << PAGE_SHIFT, r->first);
+	u64 hi = min((pfn << PAGE_SHIFT) + PAGE_SIZE - 1, r->last);
+
+	if (lo <= hi)
+		iova_bitmap_set(r->dirty, lo, hi - lo + 1);
 }
 
 /**
  * vfio_mig_v2_log_read_and_clear() - serve vfio_log_ops.log_read_and_clear
  * @mig: the device
- * @iova: start of the range asked for
- * @length: its length
+ * @iova: start of the range asked for, a multiple of PAGE_SIZE
+ * @length: its length, a multiple of PAGE_SIZE
  * @dirty: the bitmap to report into
  *
- * Return: 0, -EINVAL if logging is off or the range wraps, or -EIO if the
- * log could not record every page.
+ * Reports and clears the logged pages in [@iova, @iova + @length), and
+ * sets no bit outside that window.
+ *
+ * Return: 0; -EINVAL if logging is off, or the range is empty, wraps or
+ * is not page aligned; -EIO if the log could not record every page.
  */
 int vfio_mig_v2_log_read_and_clear(struct vfio_mig_device *mig,
 				   unsigned long iova, unsigned long length,
 				   struct iova_bitmap *dirty)
 {
-	u64 last;
+	struct report_out r = { .dirty = dirty, .first = iova };
 	int ret = -EINVAL;
 
-	if (!length || check_add_overflow((u64)iova, (u64)length - 1, &last))
+	if (!length || !PAGE_ALIGNED(iova) || !PAGE_ALIGNED(length) ||
+	    check_add_overflow((u64)iova, (u64)length - 1, &r.last))
 		return -EINVAL;
 	mutex_lock(&mig->log_lock);
-	if (mig->dma_logging)
-		ret = log_take(mig, iova >> PAGE_SHIFT,
-			       (last >> PAGE_SHIFT) + 1, report_set, dirty);
+	if (mig->dma_log.on)
+		ret = log_take(mig, &mig->dma_log, iova >> PAGE_SHIFT,
+			       (r.last >> PAGE_SHIFT) + 1, report_set, &r);
 	mutex_unlock(&mig->log_lock);
 	return ret;
 }

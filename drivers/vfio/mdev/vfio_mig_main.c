@@ -6,12 +6,15 @@
  *
  * Copyright (c) 2026 The vfio-mig authors
  *
- * Locking: the region table and mig->cfg are written before the device is
+ * Locking (the hierarchy: Documentation/vfio-migration.rst, "Locking"):
+ * the region table and mig->cfg are written before the device is
  * registered and only read afterwards.  User memory is copied into and out
- * of an on-stack bounce buffer here with no lock held, so a callback never
- * runs copy_{to,from}_user() and never holds a lock across a user copy.
- * Regions marked quiesce are accessed under mig->lock, so an access and a
- * state transition never interleave.  The data section is copied straight
+ * of an on-stack bounce buffer here, with no lock held except, for regions
+ * with an undo callback (the migration headers), mig->access_lock, which
+ * serialises their accesses from the action through the copy so a failed
+ * copy can undo exactly that action; nothing else takes it.  Regions
+ * marked quiesce are accessed under mig->lock, so an access and a state
+ * transition never interleave.  The data section is copied straight
  * between the user and the section's buffer with no lock held: the buffer
  * lives as long as the device, and its mappings have no fault handler, so
  * a user buffer that is itself a mapping of the data section cannot
@@ -116,28 +119,59 @@ static bool is_mig_region(const struct vfio_mig_device *mig,
 
 /*
  * Trapped access to the data section, which both migration regions show:
- * reads in any state, writes only while a resume session is open.  No
- * lock is held across the copy (see the top).
+ * reads in any state, writes only while a resume session is open; a
+ * zero-length access does nothing, in any state.  No lock is held across
+ * the copy (see the top).  A copy that faults part way reports the bytes
+ * moved before the fault.
  */
 static ssize_t data_rw(struct vfio_mig_device *mig, char __user *buf,
 		       size_t count, loff_t *ppos, u64 off, bool write)
 {
 	u8 *p = (u8 *)mig->data + (off - VFIO_MIG_HDR_PAGE);
+	size_t left;
 	bool ok;
 
+	if (!count)
+		return 0;
 	if (write) {
 		mutex_lock(&mig->lock);
 		ok = mig->resume;
 		mutex_unlock(&mig->lock);
 		if (!ok)
 			return -EINVAL;
-		if (copy_from_user(p, buf, count))
+		left = copy_from_user(p, buf, count);
+	} else {
+		left = copy_to_user(buf, p, count);
+	}
+	if (left == count)
+		return -EFAULT;
+	*ppos += count - left;
+	return count - left;
+}
+
+/* One bounce-sized piece of a callback-served access. */
+static int region_piece(struct vfio_mig_device *mig,
+			const struct vfio_mig_region *r, unsigned int index,
+			u64 off, char __user *ubuf, u8 *bounce, size_t n,
+			bool write)
+{
+	int ret;
+
+	if (write) {
+		if (copy_from_user(bounce, ubuf, n))
 			return -EFAULT;
-	} else if (copy_to_user(buf, p, count)) {
+		return region_call(mig, r, index, off, bounce, n, true);
+	}
+	ret = region_call(mig, r, index, off, bounce, n, false);
+	if (ret)
+		return ret;
+	if (copy_to_user(ubuf, bounce, n)) {
+		/* Stage, copy out, then commit: here, take it back. */
+		if (r->undo)
+			r->undo(mig, index, off, n);
 		return -EFAULT;
 	}
-	*ppos += count;
-	return count;
+	return 0;
 }
 
 /**
@@ -153,8 +187,9 @@ static ssize_t data_rw(struct vfio_mig_device *mig, char __user *buf,
  * callback.  An access to a width-restricted region is one callback call.
  *
  * Return: @count on success; -EINVAL for a refused access; -EFAULT for a
- * bad user buffer (bytes already moved are reported instead, if any); or
- * the callback's error.
+ * bad user buffer (bytes already moved are reported instead, if any; a
+ * read whose result could not be copied out is undone); or the callback's
+ * error.
  */
 ssize_t vfio_mig_rw(struct vfio_mig_device *mig, char __user *buf,
 		    size_t count, loff_t *ppos, bool write)
@@ -177,26 +212,19 @@ ssize_t vfio_mig_rw(struct vfio_mig_device *mig, char __user *buf,
 			return -EINVAL;
 	}
 
+	if (r->undo)
+		mutex_lock(&mig->access_lock);
 	while (done < count) {
 		size_t n = min_t(size_t, count - done, sizeof(bounce));
 
-		if (write) {
-			if (copy_from_user(bounce, buf + done, n)) {
-				ret = -EFAULT;
-				break;
-			}
-			ret = region_call(mig, r, index, off + done, bounce,
-					  n, true);
-		} else {
-			ret = region_call(mig, r, index, off + done, bounce,
-					  n, false);
-			if (!ret && copy_to_user(buf + done, bounce, n))
-				ret = -EFAULT;
-		}
+		ret = region_piece(mig, r, index, off + done, buf + done,
+				   bounce, n, write);
 		if (ret)
 			break;
 		done += n;
 	}
+	if (r->undo)
+		mutex_unlock(&mig->access_lock);
 	*ppos += done;
 	if (done)
 		return done;
@@ -388,6 +416,8 @@ int vfio_mig_init(struct vfio_mig_device *mig,
 		return -ENOMEM;
 	mig->cfg = *cfg;
 	mutex_init(&mig->lock);
+	mutex_init(&mig->access_lock);
+	INIT_LIST_HEAD(&mig->v2.gone);
 	vfio_mig_log_init(mig);
 	mig->state = VFIO_MIG_STATE_NONE;
 	mig->info.data.offset = VFIO_MIG_HDR_PAGE;
@@ -406,10 +436,12 @@ int vfio_mig_init(struct vfio_mig_device *mig,
 		.widths = VFIO_MIG_ANY_LENGTH,
 		.read = vfio_mig_region_read,
 		.write = vfio_mig_region_write,
+		.undo = vfio_mig_region_undo,
 	};
 	mig->regions[mig->v1_index] = *r;
 	mig->regions[mig->v1_index].read = vfio_mig_v1_read;
 	mig->regions[mig->v1_index].write = vfio_mig_v1_write;
+	mig->regions[mig->v1_index].undo = vfio_mig_v1_undo;
 	return 0;
 }
 EXPORT_SYMBOL_GPL(vfio_mig_init);
@@ -426,6 +458,7 @@ void vfio_mig_uninit(struct vfio_mig_device *mig)
 	vfree(mig->data);
 	mig->data = NULL;
 	mutex_destroy(&mig->log_lock);
+	mutex_destroy(&mig->access_lock);
 	mutex_destroy(&mig->lock);
 }
 EXPORT_SYMBOL_GPL(vfio_mig_uninit);

@@ -35,6 +35,13 @@ struct vfio_mig_save {
 	u8 *state;		/* stop-time records and END, once stopped */
 	size_t state_len;
 	size_t state_off;	/* bytes of @state already handed out */
+	u64 *taken;		/* pages the last chunk carried */
+	u64 ntaken;
+	struct {		/* the cursor before the last chunk */
+		bool header_sent;
+		u32 seq;
+		size_t state_off;
+	} undo;
 };
 
 enum vfio_mig_phase {
@@ -85,16 +92,21 @@ int vfio_mig_region_read(struct vfio_mig_device *mig, unsigned int index,
 			 u64 off, void *buf, size_t count);
 int vfio_mig_region_write(struct vfio_mig_device *mig, unsigned int index,
 			  u64 off, const void *buf, size_t count);
+void vfio_mig_region_undo(struct vfio_mig_device *mig, unsigned int index,
+			  u64 off, size_t count);
 
 /* vfio_mig_v1.c */
 int vfio_mig_v1_read(struct vfio_mig_device *mig, unsigned int index,
 		     u64 off, void *buf, size_t count);
 int vfio_mig_v1_write(struct vfio_mig_device *mig, unsigned int index,
 		      u64 off, const void *buf, size_t count);
+void vfio_mig_v1_undo(struct vfio_mig_device *mig, unsigned int index,
+		      u64 off, size_t count);
 void vfio_mig_v1_reset(struct vfio_mig_device *mig);
 
 /* vfio_mig_v2.c */
 void vfio_mig_v2_reset(struct vfio_mig_device *mig);
+void vfio_mig_v2_cut_off(struct vfio_mig_device *mig);
 
 /* vfio_mig_stream.c */
 u32 vfio_mig_crc(const struct vfio_mig_record_hdr *h, const void *p, u32 len);
@@ -105,6 +117,7 @@ void vfio_mig_save_pending(struct vfio_mig_device *mig, u64 *precopy,
 			   u64 *postcopy);
 u64 vfio_mig_save_estimate(struct vfio_mig_device *mig);
 u64 vfio_mig_save_chunk(struct vfio_mig_device *mig, u8 *dst, u64 cap);
+void vfio_mig_save_unchunk(struct vfio_mig_device *mig);
 int vfio_mig_resume_start(struct vfio_mig_device *mig);
 void vfio_mig_resume_drop(struct vfio_mig_device *mig);
 int vfio_mig_resume_feed(struct vfio_mig_device *mig, const u8 *src,
@@ -116,6 +129,7 @@ int vfio_mig_track_start(struct vfio_mig_device *mig);
 void vfio_mig_track_stop(struct vfio_mig_device *mig);
 u64 vfio_mig_mem_dirty_count(struct vfio_mig_device *mig);
 int vfio_mig_query_chunk(struct vfio_mig_device *mig, u64 *copied);
+void vfio_mig_query_undo(struct vfio_mig_device *mig, u64 done);
 void vfio_mig_log_init(struct vfio_mig_device *mig);
 
 #endif /* _VFIO_MIG_PRIV_H */

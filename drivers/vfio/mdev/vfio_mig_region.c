@@ -10,10 +10,12 @@
  *
  * Copyright (c) 2026 The vfio-mig authors
  *
- * Locking: mig->lock (the state lock) is held across every action and
- * every transition; the driver ops called from here take the driver's lock
+ * Locking (the hierarchy: Documentation/vfio-migration.rst, "Locking"):
+ * mig->lock (the state lock) is held across every action and every
+ * transition; the driver ops called from here take the driver's lock
  * inside it.  No user memory is touched here: the engine's access path
- * copies through a bounce buffer outside the lock.
+ * copies through a bounce buffer, holding only mig->access_lock, and calls
+ * vfio_mig_region_undo() if the copy of a read's result fails.
  */
 
 #include <linux/mm.h>
@@ -110,7 +112,10 @@ static void vfio_mig_abort_locked(struct vfio_mig_device *mig)
 	mig->state = VFIO_MIG_STATE_NONE;
 	vfio_mig_v1_reset(mig);
 	vfio_mig_v2_reset(mig);
+	/* v2 DMA logging does not outlive the open either. */
+	vfio_mig_v2_log_stop(mig);
 	mig->owner = VFIO_MIG_OWNER_NONE;
+	mig->gen++;
 	reset_info(mig);
 	mig->info.pending.threshold_size = 0;
 	memset(mig->data, 0, mig->cfg.data_size);
@@ -225,15 +230,19 @@ static int get_buffer(struct vfio_mig_device *mig)
 		return -EINVAL;
 	mig->info.data.offset = VFIO_MIG_HDR_PAGE;
 	/* In SETUP nothing is due yet. */
-	mig->info.data.size = mig->state == VFIO_MIG_STATE_SETUP ? 0 :
-			      vfio_mig_save_chunk(mig, mig->data,
+	if (mig->state == VFIO_MIG_STATE_SETUP) {
+		mig->info.data.size = 0;
+		return 0;
+	}
+	mig->info.data.size = vfio_mig_save_chunk(mig, mig->data,
 						  mig->cfg.data_size);
+	mig->undo.chunk = true;
 	return 0;
 }
 
 static int get_dirty(struct vfio_mig_device *mig)
 {
-	u64 copied;
+	u64 copied, done = mig->query_done;
 	int ret;
 
 	if (!vfio_mig_saving(mig->state))
@@ -242,6 +251,8 @@ static int get_dirty(struct vfio_mig_device *mig)
 	if (ret)
 		return ret;
 	mig->info.dirty_pfns.copied = copied;
+	mig->undo.query = true;
+	mig->undo.query_done = done;
 	return 0;
 }
 
@@ -250,6 +261,13 @@ static int hdr_read(struct vfio_mig_device *mig, u64 off, void *buf,
 {
 	struct vfio_mig_info *info = &mig->info;
 	int ret = 0;
+
+	lockdep_assert_held(&mig->lock);
+	/* Enough to take this read back if its result cannot be copied out. */
+	mig->undo.gen = mig->gen;
+	mig->undo.chunk = false;
+	mig->undo.query = false;
+	mig->undo.info = mig->info;
 
 	switch (off | (u64)count << 32) {
 	case VFIO_MIG_OFF_DEVICE_STATE | 4ULL << 32:
@@ -298,8 +316,9 @@ static int set_buffer(struct vfio_mig_device *mig, u64 off, u64 size)
 
 	if (mig->state != VFIO_MIG_STATE_RESUME || !in_section(mig, off, size))
 		return -EINVAL;
-	ret = size ? vfio_mig_resume_feed(mig, (const u8 *)mig->data +
-					  (off - VFIO_MIG_HDR_PAGE), size) : 0;
+	/* Even size 0 fails once the stream was refused. */
+	ret = vfio_mig_resume_feed(mig, (const u8 *)mig->data +
+				   (off - VFIO_MIG_HDR_PAGE), size);
 	if (ret)
 		return ret;
 	mig->info.data.offset = off;
@@ -388,6 +407,25 @@ int vfio_mig_region_read(struct vfio_mig_device *mig, unsigned int index,
 	return ret;
 }
 
+/*
+ * The result of a header read could not be copied to the user: take the
+ * read back (a Get buffer's chunk, a query's chunk, the stored fields), so
+ * the next read produces the same result.
+ */
+void vfio_mig_region_undo(struct vfio_mig_device *mig, unsigned int index,
+			  u64 off, size_t count)
+{
+	mutex_lock(&mig->lock);
+	if (mig->undo.gen == mig->gen && off < VFIO_MIG_INFO_SIZE) {
+		if (mig->undo.chunk)
+			vfio_mig_save_unchunk(mig);
+		if (mig->undo.query)
+			vfio_mig_query_undo(mig, mig->undo.query_done);
+		mig->info = mig->undo.info;
+	}
+	mutex_unlock(&mig->lock);
+}
+
 int vfio_mig_region_write(struct vfio_mig_device *mig, unsigned int index,
 			  u64 off, const void *buf, size_t count)
 {
@@ -408,9 +446,11 @@ int vfio_mig_region_write(struct vfio_mig_device *mig, unsigned int index,
  * vfio_mig_reset() - abort any migration session
  * @mig: the device
  *
- * For VFIO_DEVICE_RESET and close_device: drops a save or resume session,
- * lets the device run, and returns the region to state NONE.  Call it
- * before resetting the device itself, without holding the driver's lock.
+ * For VFIO_DEVICE_RESET, open_device and close_device: drops a save or
+ * resume session of every front-end, stops v2 DMA logging, lets the device
+ * run, returns the region to state NONE, and cuts every v2 data file off
+ * the device (they answer -ENODEV from then on).  Call it before resetting
+ * the device itself, without holding the driver's lock.
  */
 void vfio_mig_reset(struct vfio_mig_device *mig)
 {
@@ -419,5 +459,6 @@ void vfio_mig_reset(struct vfio_mig_device *mig)
 	mutex_lock(&mig->lock);
 	vfio_mig_abort_locked(mig);
 	mutex_unlock(&mig->lock);
+	vfio_mig_v2_cut_off(mig);
 }
 EXPORT_SYMBOL_GPL(vfio_mig_reset);

@@ -112,21 +112,33 @@ static int state_size(struct vfio_mig_device *mig, size_t *size)
 	return 0;
 }
 
+/* The most page records one chunk can carry. */
+static u64 max_taken(struct vfio_mig_device *mig)
+{
+	return mig->cfg.mem_size ? mig->cfg.data_size / VFIO_MIG_PAGE_REC : 0;
+}
+
 int vfio_mig_save_start(struct vfio_mig_device *mig)
 {
 	struct vfio_mig_save *save;
 	int ret;
 
 	lockdep_assert_held(&mig->lock);
+	if (WARN_ON(mig->save || mig->resume))
+		return -EBUSY;
 	save = kzalloc(sizeof(*save), GFP_KERNEL_ACCOUNT);
 	if (!save)
 		return -ENOMEM;
-	ret = vfio_mig_track_start(mig);
+	save->taken = kvmalloc_array(max_taken(mig) ?: 1, sizeof(u64),
+				     GFP_KERNEL_ACCOUNT);
+	ret = save->taken ? vfio_mig_track_start(mig) : -ENOMEM;
 	if (ret) {
+		kvfree(save->taken);
 		kfree(save);
 		return ret;
 	}
 	mig->save = save;
+	mig->gen++;
 	return 0;
 }
 
@@ -137,8 +149,10 @@ void vfio_mig_save_drop(struct vfio_mig_device *mig)
 		return;
 	vfio_mig_track_stop(mig);
 	kvfree(mig->save->state);
+	kvfree(mig->save->taken);
 	kfree(mig->save);
 	mig->save = NULL;
+	mig->gen++;
 }
 
 /*
@@ -257,6 +271,14 @@ u64 vfio_mig_save_chunk(struct vfio_mig_device *mig, u8 *dst, u64 cap)
 	u64 pos = 0;
 
 	lockdep_assert_held(&mig->lock);
+	if (WARN_ON(!save || cap < VFIO_MIG_MIN_CHUNK ||
+		    cap > mig->cfg.data_size))
+		return 0;
+	/* Where the stream was, should the chunk have to be taken back. */
+	save->undo.header_sent = save->header_sent;
+	save->undo.seq = save->seq;
+	save->undo.state_off = save->state_off;
+	save->ntaken = 0;
 	if (!save->header_sent) {
 		pos += put_header_rec(mig, dst);
 		save->header_sent = true;
@@ -268,6 +290,7 @@ u64 vfio_mig_save_chunk(struct vfio_mig_device *mig, u8 *dst, u64 cap)
 			break;
 		/* Clear before reading: a later write dirties it again. */
 		clear_bit(page, mig->mem_dirty);
+		save->taken[save->ntaken++] = page;
 		pos += put_mem_page(mig, dst + pos, page);
 	}
 	if (save->state && !vfio_mig_mem_dirty_count(mig)) {
@@ -279,6 +302,30 @@ u64 vfio_mig_save_chunk(struct vfio_mig_device *mig, u8 *dst, u64 cap)
 		pos += n;
 	}
 	return pos;
+}
+
+/*
+ * Take back the last chunk of vfio_mig_save_chunk(): the stream returns to
+ * where it was and the pages the chunk carried count as dirty again, so
+ * the next chunk is the same one (with current page contents).
+ */
+void vfio_mig_save_unchunk(struct vfio_mig_device *mig)
+{
+	struct vfio_mig_save *save = mig->save;
+	unsigned long flags;
+	u64 i;
+
+	lockdep_assert_held(&mig->lock);
+	if (WARN_ON(!save))
+		return;
+	save->header_sent = save->undo.header_sent;
+	save->seq = save->undo.seq;
+	save->state_off = save->undo.state_off;
+	spin_lock_irqsave(&mig->track_lock, flags);
+	for (i = 0; i < save->ntaken; i++)
+		set_bit(save->taken[i], mig->mem_dirty);
+	spin_unlock_irqrestore(&mig->track_lock, flags);
+	save->ntaken = 0;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -293,6 +340,8 @@ int vfio_mig_resume_start(struct vfio_mig_device *mig)
 	unsigned int n = mig->cfg.nr_state_types;
 
 	lockdep_assert_held(&mig->lock);
+	if (WARN_ON(mig->save || mig->resume))
+		return -EBUSY;
 	max = max(max, mig->cfg.max_record);
 	r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
 	if (!r)
@@ -310,6 +359,7 @@ int vfio_mig_resume_start(struct vfio_mig_device *mig)
 	}
 	r->max_payload = max;
 	mig->resume = r;
+	mig->gen++;
 	if (mig->cfg.mem_size) {
 		r->shadow = __vmalloc(mig->cfg.mem_size, GFP_KERNEL_ACCOUNT);
 		r->received = bitmap_zalloc(mig->cfg.mem_size >> PAGE_SHIFT,
@@ -339,6 +389,7 @@ void vfio_mig_resume_drop(struct vfio_mig_device *mig)
 	kvfree(r->payload);
 	kfree(r);
 	mig->resume = NULL;
+	mig->gen++;
 }
 
 /* A record header is complete: may this record come here? */
@@ -521,6 +572,8 @@ int vfio_mig_resume_feed(struct vfio_mig_device *mig, const u8 *src,
 	int ret;
 
 	lockdep_assert_held(&mig->lock);
+	if (WARN_ON(!r))
+		return -EINVAL;
 	if (r->failed)
 		return -EINVAL;
 	ret = feed(mig, src, size);
@@ -537,6 +590,8 @@ int vfio_mig_resume_finish(struct vfio_mig_device *mig)
 	unsigned int i;
 
 	lockdep_assert_held(&mig->lock);
+	if (WARN_ON(!r))
+		return -EINVAL;
 	if (r->failed || r->phase != VFIO_MIG_DONE)
 		return -EINVAL;
 	if (r->shadow)

@@ -13,9 +13,11 @@
  *
  * Copyright (c) 2026 The vfio-mig authors
  *
- * Locking: mig->lock is held across every header access and transition,
- * as in vfio_mig_region.c; the data section is served by the engine's
- * access path (vfio_mig_main.c) with no lock held across user copies.
+ * Locking (the hierarchy: Documentation/vfio-migration.rst, "Locking"):
+ * mig->lock is held across every header access and transition, as in
+ * vfio_mig_region.c; the engine's access path copies results out holding
+ * only mig->access_lock and calls vfio_mig_v1_undo() if that fails.  The
+ * data section is served by the access path with no lock held.
  */
 
 #include <linux/vfio.h>
@@ -159,6 +161,7 @@ static void v1_stage(struct vfio_mig_device *mig)
 		mig->v1.data_size = vfio_mig_save_chunk(mig, mig->data,
 							 mig->cfg.data_size);
 		mig->v1.staged = true;
+		mig->undo.chunk = true;
 	}
 }
 
@@ -166,6 +169,13 @@ static int v1_hdr_read(struct vfio_mig_device *mig, u64 off, void *buf,
 		       size_t count)
 {
 	u64 v;
+
+	lockdep_assert_held(&mig->lock);
+	/* Enough to take this read back if its result cannot be copied out. */
+	mig->undo.gen = mig->gen;
+	mig->undo.chunk = false;
+	mig->undo.v1_staged = mig->v1.staged;
+	mig->undo.v1_data_size = mig->v1.data_size;
 
 	switch (off | (u64)count << 32) {
 	case V1_OFF(device_state) | 4ULL << 32:
@@ -210,7 +220,8 @@ static int v1_hdr_write(struct vfio_mig_device *mig, u64 off,
 		memcpy(&size, buf, 8);
 		if (mig->v1.state != V1_RESUMING || size > mig->cfg.data_size)
 			return -EINVAL;
-		ret = size ? vfio_mig_resume_feed(mig, mig->data, size) : 0;
+		/* Even size 0 fails once the stream was refused. */
+		ret = vfio_mig_resume_feed(mig, mig->data, size);
 		if (!ret)
 			mig->v1.data_size = size;
 		return ret;
@@ -230,6 +241,20 @@ int vfio_mig_v1_read(struct vfio_mig_device *mig, unsigned int index,
 	ret = v1_hdr_read(mig, off, buf, count);
 	mutex_unlock(&mig->lock);
 	return ret;
+}
+
+/* A header read's result could not be copied out: take the read back. */
+void vfio_mig_v1_undo(struct vfio_mig_device *mig, unsigned int index,
+		      u64 off, size_t count)
+{
+	mutex_lock(&mig->lock);
+	if (mig->undo.gen == mig->gen) {
+		if (mig->undo.chunk)
+			vfio_mig_save_unchunk(mig);
+		mig->v1.staged = mig->undo.v1_staged;
+		mig->v1.data_size = mig->undo.v1_data_size;
+	}
+	mutex_unlock(&mig->lock);
 }
 
 int vfio_mig_v1_write(struct vfio_mig_device *mig, unsigned int index,

@@ -12,15 +12,21 @@
  *
  * Copyright (c) 2026 The vfio-mig authors
  *
- * Locking: mig->lock (the state lock) is held across every arc, and by the
- * data file's read/write/ioctl while it stages or feeds one chunk.  Each
- * file has its own mutex, taken before mig->lock, that serialises calls on
- * the file and guards its chunk buffer; user memory is copied to and from
- * that buffer with only the file's mutex held.  The engine keeps a
- * reference to the current file (mig->v2.file) and drops it when the
- * session ends; a file that is no longer current answers -ENODEV.  Each
- * file holds a reference to the vfio device, so the engine state it
- * points to outlives it.
+ * Locking (the hierarchy: Documentation/vfio-migration.rst, "Locking"):
+ * each data file has a mutex (f->lock), taken before mig->lock, that
+ * serialises calls on the file and guards its chunk buffer and its link to
+ * the device; user memory is copied to and from that buffer with only the
+ * file's mutex held.  mig->lock is held across every arc and while a file
+ * stages or feeds one chunk.
+ *
+ * Lifetime: the engine keeps a reference to the session's file
+ * (mig->v2.file).  When the session ends (an arc out of it, reset, close)
+ * the file is unlinked under mig->lock and then cut off under its own
+ * mutex once mig->lock is dropped: f->mig becomes NULL and the engine's
+ * reference goes.  A cut-off file answers -ENODEV and never touches the
+ * device again, so it holds no reference to the device: an open data fd
+ * keeps neither the vfio device nor the vendor driver's module, only this
+ * module (its file operations) alive.
  */
 
 #include <linux/anon_inodes.h>
@@ -39,36 +45,49 @@
 struct vfio_mig_v2_file {
 	struct file *filp;
 	struct mutex lock;
-	struct vfio_mig_device *mig;
-	struct device *dev;	/* reference keeping @mig alive */
+	struct vfio_mig_device *mig;	/* NULL once cut off */
+	struct list_head gone;	/* on mig->v2.gone until cut off */
 	u8 *buf;		/* V2_CHUNK bytes */
 	size_t len;		/* staged bytes in @buf (saving) */
 	size_t pos;		/* of which already read */
 };
 
-/* Is @f still the session's file?  Called with mig->lock held. */
-static bool v2_current(struct vfio_mig_v2_file *f)
+/*
+ * Lock the device of @f if @f is still its session's file: returns the
+ * device with mig->lock held, or NULL (the session ended).
+ */
+static struct vfio_mig_device *v2_lock(struct vfio_mig_v2_file *f)
 {
-	lockdep_assert_held(&f->mig->lock);
-	return f->mig->v2.file == f;
+	struct vfio_mig_device *mig = f->mig;
+
+	lockdep_assert_held(&f->lock);
+	if (!mig)
+		return NULL;
+	mutex_lock(&mig->lock);
+	if (mig->v2.file != f) {
+		mutex_unlock(&mig->lock);
+		return NULL;
+	}
+	return mig;
 }
 
 /* Stage the next chunk of a save.  *precopy: the device still runs. */
 static int v2_stage(struct vfio_mig_v2_file *f, bool *precopy)
 {
-	struct vfio_mig_device *mig = f->mig;
-	int ret = 0;
+	struct vfio_mig_device *mig = v2_lock(f);
 
-	mutex_lock(&mig->lock);
-	if (!v2_current(f) || !mig->save) {
-		ret = -ENODEV;
-	} else {
-		f->len = vfio_mig_save_chunk(mig, f->buf, V2_CHUNK);
-		f->pos = 0;
-		*precopy = !mig->save->state;
+	if (!mig)
+		return -ENODEV;
+	if (WARN_ON(!mig->save)) {
+		/* A saving file is current only during its save session. */
+		mutex_unlock(&mig->lock);
+		return -ENODEV;
 	}
+	f->len = vfio_mig_save_chunk(mig, f->buf, V2_CHUNK);
+	f->pos = 0;
+	*precopy = !mig->save->state;
 	mutex_unlock(&mig->lock);
-	return ret;
+	return 0;
 }
 
 static ssize_t v2_read(struct file *filp, char __user *ubuf, size_t count,
@@ -83,10 +102,10 @@ static ssize_t v2_read(struct file *filp, char __user *ubuf, size_t count,
 		return -ESPIPE;
 	mutex_lock(&f->lock);
 	/* What is staged belongs to the session: gone once it ended. */
-	mutex_lock(&f->mig->lock);
-	if (!v2_current(f))
+	if (v2_lock(f))
+		mutex_unlock(&f->mig->lock);
+	else
 		ret = -ENODEV;
-	mutex_unlock(&f->mig->lock);
 	while (count && !ret) {
 		size_t n;
 
@@ -117,7 +136,7 @@ static ssize_t v2_write(struct file *filp, const char __user *ubuf,
 			size_t count, loff_t *ppos)
 {
 	struct vfio_mig_v2_file *f = filp->private_data;
-	struct vfio_mig_device *mig = f->mig;
+	struct vfio_mig_device *mig;
 	ssize_t done = 0;
 	int ret = 0;
 
@@ -131,11 +150,14 @@ static ssize_t v2_write(struct file *filp, const char __user *ubuf,
 			ret = -EFAULT;
 			break;
 		}
-		mutex_lock(&mig->lock);
-		if (!v2_current(f) || !mig->resume)
+		mig = v2_lock(f);
+		if (!mig) {
 			ret = -ENODEV;
-		else
-			ret = vfio_mig_resume_feed(mig, f->buf, n);
+			break;
+		}
+		/* A resuming file is current only during its resume session. */
+		ret = WARN_ON(!mig->resume) ? -ENODEV :
+		      vfio_mig_resume_feed(mig, f->buf, n);
 		mutex_unlock(&mig->lock);
 		if (ret)
 			break;
@@ -150,13 +172,14 @@ static ssize_t v2_write(struct file *filp, const char __user *ubuf,
  * VFIO_MIG_GET_PRECOPY_INFO, in PRE_COPY states only: initial_bytes is
  * what is staged and not yet read, dirty_bytes what the next reads would
  * produce now (the header if unsent, and the dirty device-memory pages).
+ * -ENODEV once the file's session ended, -EINVAL outside PRE_COPY.
  */
 static long v2_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 {
 	unsigned long minsz = offsetofend(struct vfio_precopy_info,
 					  dirty_bytes);
 	struct vfio_mig_v2_file *f = filp->private_data;
-	struct vfio_mig_device *mig = f->mig;
+	struct vfio_mig_device *mig;
 	struct vfio_precopy_info info;
 	u64 pre, post;
 	int ret = 0;
@@ -168,28 +191,33 @@ static long v2_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 	if (info.argsz < minsz)
 		return -EINVAL;
 	mutex_lock(&f->lock);
-	mutex_lock(&mig->lock);
-	if (!v2_current(f) || !mig->save ||
-	    (mig->v2.state != VFIO_DEVICE_STATE_PRE_COPY &&
-	     mig->v2.state != VFIO_DEVICE_STATE_PRE_COPY_P2P)) {
-		ret = -EINVAL;
+	mig = v2_lock(f);
+	if (!mig) {
+		ret = -ENODEV;
 	} else {
-		vfio_mig_save_pending(mig, &pre, &post);
-		info.initial_bytes = f->len - f->pos;
-		info.dirty_bytes = pre;
+		if (!mig->save ||
+		    (mig->v2.state != VFIO_DEVICE_STATE_PRE_COPY &&
+		     mig->v2.state != VFIO_DEVICE_STATE_PRE_COPY_P2P)) {
+			ret = -EINVAL;
+		} else {
+			vfio_mig_save_pending(mig, &pre, &post);
+			info.initial_bytes = f->len - f->pos;
+			info.dirty_bytes = pre;
+		}
+		mutex_unlock(&mig->lock);
 	}
-	mutex_unlock(&mig->lock);
 	mutex_unlock(&f->lock);
 	if (!ret && copy_to_user((void __user *)arg, &info, minsz))
 		ret = -EFAULT;
 	return ret;
 }
 
+/* The last reference: the engine's went when the file was cut off. */
 static int v2_release(struct inode *inode, struct file *filp)
 {
 	struct vfio_mig_v2_file *f = filp->private_data;
 
-	put_device(f->dev);
+	WARN_ON(f->mig);
 	kvfree(f->buf);
 	mutex_destroy(&f->lock);
 	kfree(f);
@@ -206,12 +234,12 @@ static const struct file_operations v2_fops = {
 };
 
 /* A new data file; the engine keeps one reference, the caller gets one. */
-static struct file *v2_open_file(struct vfio_mig_device *mig,
-				 struct vfio_device *vdev, bool saving)
+static struct file *v2_open_file(struct vfio_mig_device *mig, bool saving)
 {
 	struct vfio_mig_v2_file *f;
 	struct file *filp;
 
+	lockdep_assert_held(&mig->lock);
 	f = kzalloc(sizeof(*f), GFP_KERNEL_ACCOUNT);
 	if (!f)
 		return ERR_PTR(-ENOMEM);
@@ -221,12 +249,10 @@ static struct file *v2_open_file(struct vfio_mig_device *mig,
 		return ERR_PTR(-ENOMEM);
 	}
 	mutex_init(&f->lock);
-	f->mig = mig;
-	f->dev = get_device(&vdev->device);
+	INIT_LIST_HEAD(&f->gone);
 	filp = anon_inode_getfile("vfio_mig", &v2_fops, f,
 				  saving ? O_RDONLY : O_WRONLY);
 	if (IS_ERR(filp)) {
-		put_device(f->dev);
 		kvfree(f->buf);
 		mutex_destroy(&f->lock);
 		kfree(f);
@@ -234,23 +260,53 @@ static struct file *v2_open_file(struct vfio_mig_device *mig,
 	}
 	stream_open(filp->f_inode, filp);
 	f->filp = filp;
+	f->mig = mig;
 	mig->v2.file = f;
 	return get_file(filp);
 }
 
-/* End the file's session: later calls on it get -ENODEV. */
-static void v2_close_file(struct vfio_mig_device *mig)
+/*
+ * End the file's session: unlink it, and queue it to be cut off by
+ * vfio_mig_v2_cut_off() once mig->lock is dropped.  From now on its calls
+ * get -ENODEV.
+ */
+static void v2_end_file(struct vfio_mig_device *mig)
 {
 	lockdep_assert_held(&mig->lock);
 	if (mig->v2.file) {
-		fput(mig->v2.file->filp);
+		list_add_tail(&mig->v2.file->gone, &mig->v2.gone);
 		mig->v2.file = NULL;
 	}
 }
 
+/**
+ * vfio_mig_v2_cut_off() - cut ended data files off the device
+ * @mig: the device, mig->lock not held
+ *
+ * Waits for a call in progress on each file whose session ended, clears
+ * its link to the device and drops the engine's reference.  Called after
+ * every v2 walk and every reset, so once close_device returns no data file
+ * can reach the device.
+ */
+void vfio_mig_v2_cut_off(struct vfio_mig_device *mig)
+{
+	struct vfio_mig_v2_file *f, *n;
+	LIST_HEAD(gone);
+
+	mutex_lock(&mig->lock);
+	list_splice_init(&mig->v2.gone, &gone);
+	mutex_unlock(&mig->lock);
+	list_for_each_entry_safe(f, n, &gone, gone) {
+		list_del_init(&f->gone);
+		mutex_lock(&f->lock);
+		f->mig = NULL;
+		mutex_unlock(&f->lock);
+		fput(f->filp);
+	}
+}
+
 /* Start a save and its file; undone completely on failure. */
-static struct file *v2_save_file(struct vfio_mig_device *mig,
-				 struct vfio_device *vdev, bool stopped)
+static struct file *v2_save_file(struct vfio_mig_device *mig, bool stopped)
 {
 	struct file *filp;
 	int ret;
@@ -258,15 +314,14 @@ static struct file *v2_save_file(struct vfio_mig_device *mig,
 	ret = vfio_mig_save_start(mig);
 	if (!ret && stopped)
 		ret = vfio_mig_save_stop(mig);
-	filp = ret ? ERR_PTR(ret) : v2_open_file(mig, vdev, true);
+	filp = ret ? ERR_PTR(ret) : v2_open_file(mig, true);
 	if (IS_ERR(filp))
 		vfio_mig_save_drop(mig);
 	return filp;
 }
 
 /* One arc of the v2 state machine, as the core's walk asks for it. */
-static struct file *v2_step(struct vfio_mig_device *mig,
-			    struct vfio_device *vdev, u32 next)
+static struct file *v2_step(struct vfio_mig_device *mig, u32 next)
 {
 	struct file *filp;
 	int ret;
@@ -287,10 +342,10 @@ static struct file *v2_step(struct vfio_mig_device *mig,
 		vfio_mig_unquiesce(mig);
 		return NULL;
 	case ARC(VFIO_DEVICE_STATE_STOP, VFIO_DEVICE_STATE_STOP_COPY):
-		return v2_save_file(mig, vdev, true);
+		return v2_save_file(mig, true);
 	case ARC(VFIO_DEVICE_STATE_RUNNING, VFIO_DEVICE_STATE_PRE_COPY):
 	case ARC(VFIO_DEVICE_STATE_RUNNING_P2P, VFIO_DEVICE_STATE_PRE_COPY_P2P):
-		return v2_save_file(mig, vdev, false);
+		return v2_save_file(mig, false);
 	case ARC(VFIO_DEVICE_STATE_PRE_COPY_P2P, VFIO_DEVICE_STATE_STOP_COPY):
 		/* The same file goes on with the stop-time state. */
 		vfio_mig_quiesce(mig);
@@ -304,14 +359,14 @@ static struct file *v2_step(struct vfio_mig_device *mig,
 	case ARC(VFIO_DEVICE_STATE_PRE_COPY, VFIO_DEVICE_STATE_RUNNING):
 	case ARC(VFIO_DEVICE_STATE_PRE_COPY_P2P, VFIO_DEVICE_STATE_RUNNING_P2P):
 		/* Leaving a save: the device keeps its state. */
-		v2_close_file(mig);
+		v2_end_file(mig);
 		vfio_mig_save_drop(mig);
 		return NULL;
 	case ARC(VFIO_DEVICE_STATE_STOP, VFIO_DEVICE_STATE_RESUMING):
 		ret = vfio_mig_resume_start(mig);
 		if (ret)
 			return ERR_PTR(ret);
-		filp = v2_open_file(mig, vdev, false);
+		filp = v2_open_file(mig, false);
 		if (IS_ERR(filp))
 			vfio_mig_resume_drop(mig);
 		return filp;
@@ -319,9 +374,11 @@ static struct file *v2_step(struct vfio_mig_device *mig,
 		/* Only a complete, valid stream is applied. */
 		if (vfio_mig_resume_finish(mig))
 			return ERR_PTR(-EINVAL);
-		v2_close_file(mig);
+		v2_end_file(mig);
 		return NULL;
 	}
+	/* The core asks only for arcs of the flags we offer, all above. */
+	WARN_ON(1);
 	return ERR_PTR(-EINVAL);
 }
 
@@ -353,12 +410,12 @@ struct file *vfio_mig_v2_set_state(struct vfio_mig_device *mig,
 					      &next);
 		if (ret)
 			break;
-		if (filp) {
-			/* The core never passes through a data state. */
-			fput(filp);
-			filp = NULL;
+		/* The core never passes through a data state. */
+		if (WARN_ON(filp)) {
+			ret = -EINVAL;
+			break;
 		}
-		filp = v2_step(mig, vdev, next);
+		filp = v2_step(mig, next);
 		if (IS_ERR(filp)) {
 			ret = PTR_ERR(filp);
 			filp = NULL;
@@ -369,6 +426,7 @@ struct file *vfio_mig_v2_set_state(struct vfio_mig_device *mig,
 	vfio_mig_release(mig, mig->v2.state == VFIO_DEVICE_STATE_RUNNING ||
 			      mig->v2.state == VFIO_DEVICE_STATE_RUNNING_P2P);
 	mutex_unlock(&mig->lock);
+	vfio_mig_v2_cut_off(mig);
 	if (ret) {
 		if (filp)
 			fput(filp);
@@ -423,10 +481,13 @@ u32 vfio_mig_v2_flags(void)
 }
 EXPORT_SYMBOL_GPL(vfio_mig_v2_flags);
 
-/* Called on abort (reset, close): end the file, back to RUNNING. */
+/*
+ * Called on abort (reset, close): end the file, back to RUNNING.  The
+ * caller runs vfio_mig_v2_cut_off() after dropping mig->lock.
+ */
 void vfio_mig_v2_reset(struct vfio_mig_device *mig)
 {
 	lockdep_assert_held(&mig->lock);
-	v2_close_file(mig);
+	v2_end_file(mig);
 	mig->v2.state = VFIO_DEVICE_STATE_RUNNING;
 }

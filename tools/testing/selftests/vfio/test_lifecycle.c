@@ -2,7 +2,7 @@
 /*
  * mdev and module life cycle: sysfs attributes, honest available_instances,
  * create/remove loops, remove while open, and module unload (refused while
- * a device is open, clean once none is).
+ * a device is open, clean once none is, also with a v2 data fd left open).
  *
  * It unloads mtty-mig and loads it again from the build tree, which it
  * finds through VFIO_MIG_TOP (set by the VM runner).
@@ -185,6 +185,7 @@ static void test_unload(void)
 	long avail = mdev_available(MDEV_TYPE_1P);
 	char ko[512], idle[40];
 	struct vdev v;
+	int fd;
 
 	if (!top) {
 		t_skip("VFIO_MIG_TOP not set (run through the VM runner)",
@@ -217,7 +218,19 @@ static void test_unload(void)
 	uart_out(&v, 0, UART_SCR, 0x42);
 	t_ok(uart_in(&v, 0, UART_SCR) == 0x42,
 	     "a device created after the reload works");
-	vdev_destroy(&v);
+
+	/* A v2 data fd left open keeps only the engine loaded. */
+	v2_set_state(&v, ST_STOP_COPY, &fd);
+	vdev_close(&v);
+	t_ok(fd >= 0 && delete_module("mtty_mig") == 0,
+	     "mtty_mig unloads while a data fd of its device is still open");
+	t_errno(delete_module("vfio_mig"), EWOULDBLOCK,
+		"the engine stays: the open data fd uses it");
+	t_ok(read(fd, idle, sizeof(idle)) == -1 && errno == ENODEV &&
+	     close(fd) == 0,
+	     "the data fd answers ENODEV and closes cleanly");
+	t_ok(load_module(ko) == 0 && mdev_available(MDEV_TYPE_1P) == avail,
+	     "mtty_mig loads again with every instance free");
 }
 
 /*

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <linux/pci_regs.h>
 #include <linux/serial_reg.h>
@@ -20,7 +21,6 @@
 #include "vfio_test.h"
 
 #define PAGE		4096u
-#define PAGE_REC	(16 + 8 + PAGE)
 #define MEM_IOVA	0x10000000ull	/* guest buffer for memory compares */
 #define MAX_MEM		(16u << 20)
 
@@ -88,20 +88,6 @@ static uint64_t dma_get(struct vdev *v, unsigned int reg)
 	return val;
 }
 
-/* Run one DMA operation; returns the status register. */
-static uint32_t dma_op(struct vdev *v, uint32_t op, uint64_t src,
-		       uint64_t dst, uint64_t len)
-{
-	uint32_t status = 0;
-
-	dma_reg(v, MTTYM_DMA_SRC, src);
-	dma_reg(v, MTTYM_DMA_DST, dst);
-	dma_reg(v, MTTYM_DMA_LEN, len);
-	region_write(v, MTTYM_DMA_REGION, MTTYM_DMA_CMD, &op, 4);
-	region_read(v, MTTYM_DMA_REGION, MTTYM_DMA_STATUS, &status, 4);
-	return status;
-}
-
 static void mem_write64(struct vdev *v, uint64_t off, uint64_t val)
 {
 	if (region_write(v, MTTYM_MEM_REGION, off, &val, 8) != 8)
@@ -139,7 +125,7 @@ static void snapshot(struct dev *d, struct snap *s)
 	s->mem = malloc(d->mem_size);
 	if (!s->mem)
 		t_bail("out of memory");
-	if (dma_op(&d->v, MTTYM_DMA_OP_FROM_DEV, 0, MEM_IOVA, d->mem_size) !=
+	if (dma_run(&d->v, MTTYM_DMA_OP_FROM_DEV, 0, MEM_IOVA, d->mem_size) !=
 	    MTTYM_DMA_DONE)
 		t_bail("DMA of device memory failed");
 	memcpy(s->mem, d->guest, d->mem_size);
@@ -238,7 +224,7 @@ static void make_state(struct dev *d, unsigned int seed)
 		mem_write64(&d->v, off & ~7ull, off * 0x9e3779b97f4a7c15ull ^ seed);
 	for (i = 0; i < 65536; i++)
 		d->guest[i] = (uint8_t)(i * 7 + seed);
-	if (dma_op(&d->v, MTTYM_DMA_OP_TO_DEV, MEM_IOVA, d->mem_size / 2,
+	if (dma_run(&d->v, MTTYM_DMA_OP_TO_DEV, MEM_IOVA, d->mem_size / 2,
 		   65536) != MTTYM_DMA_DONE)
 		t_bail("DMA into device memory failed");
 	dma_reg(&d->v, MTTYM_DMA_PATTERN, 0x0123456789abcdefull + seed);
@@ -361,7 +347,7 @@ static void test_precopy(void)
 			mem_write64(&s.v, (uint64_t)(17 * it + 3 * i) * PAGE + 8 * it,
 				    0xabc0000 + it * 16 + i);
 		if (it % 2)
-			dma_op(&s.v, MTTYM_DMA_OP_TO_DEV, MEM_IOVA,
+			dma_run(&s.v, MTTYM_DMA_OP_TO_DEV, MEM_IOVA,
 			       200 * PAGE + it * PAGE, 100);
 		pend = mig_read64(&s.v, &s.m, VFIO_MIG_OFF_PRECOPY_ONLY);
 		if (pend != (pages + it % 2) * (uint64_t)PAGE_REC) {
@@ -441,24 +427,26 @@ static void test_dirty(void)
 	const uint64_t far[3] = { 5ull << 30, 40ull << 30, 90ull << 30 };
 	uint64_t got[64], want[8], q[3];
 	size_t n, chunks, i;
+	uint8_t *guest;
 	struct dev d;
 	int err;
 
 	dev_open(&d, MDEV_TYPE_1P);
-	dma_map(&d.v, g, 64 * PAGE);
+	guest = dma_map(&d.v, g, 64 * PAGE);
+	dma_map_ro(&d.v, g + 64 * PAGE, PAGE);
 	for (i = 0; i < 3; i++)
 		dma_map(&d.v, far[i], 4 * PAGE);
 
 	/* Writes before tracking starts are not reported. */
-	dma_op(&d.v, MTTYM_DMA_OP_FILL, 0, g + 5 * PAGE, 100);
+	dma_run(&d.v, MTTYM_DMA_OP_FILL, 0, g + 5 * PAGE, 100);
 	must(mig_set_state(&d.v, &d.m, VFIO_MIG_STATE_SETUP), "SETUP");
 	n = query(&d, g, 64, got, 64, &chunks, &err);
 	t_ok(!err && n == 0, "nothing is dirty when tracking starts");
 
-	dma_op(&d.v, MTTYM_DMA_OP_FILL, 0, g + 3 * PAGE, PAGE);
-	dma_op(&d.v, MTTYM_DMA_OP_FILL, 0, g + 10 * PAGE + 100, 3 * PAGE);
-	dma_op(&d.v, MTTYM_DMA_OP_FROM_DEV, 0, g + 40 * PAGE + 4095, 1);
-	dma_op(&d.v, MTTYM_DMA_OP_TO_DEV, g + 50 * PAGE, 0, PAGE);
+	dma_run(&d.v, MTTYM_DMA_OP_FILL, 0, g + 3 * PAGE, PAGE);
+	dma_run(&d.v, MTTYM_DMA_OP_FILL, 0, g + 10 * PAGE + 100, 3 * PAGE);
+	dma_run(&d.v, MTTYM_DMA_OP_FROM_DEV, 0, g + 40 * PAGE + 4095, 1);
+	dma_run(&d.v, MTTYM_DMA_OP_TO_DEV, g + 50 * PAGE, 0, PAGE);
 	n = query(&d, g, 64, got, 64, &chunks, &err);
 	want[0] = gp + 3;
 	want[1] = gp + 10;
@@ -471,8 +459,8 @@ static void test_dirty(void)
 	n = query(&d, g, 64, got, 64, &chunks, &err);
 	t_ok(!err && n == 0, "a query clears what it reported");
 
-	dma_op(&d.v, MTTYM_DMA_OP_FILL, 0, g + 20 * PAGE, 8);
-	dma_op(&d.v, MTTYM_DMA_OP_FILL, 0, g + 30 * PAGE, 8);
+	dma_run(&d.v, MTTYM_DMA_OP_FILL, 0, g + 20 * PAGE, 8);
+	dma_run(&d.v, MTTYM_DMA_OP_FILL, 0, g + 30 * PAGE, 8);
 	n = query(&d, g + 16 * PAGE, 8, got, 64, &chunks, &err);
 	t_ok(!err && n == 1 && got[0] == gp + 20,
 	     "a query of a sub-range reports only inside it");
@@ -480,8 +468,20 @@ static void test_dirty(void)
 	t_ok(!err && n == 1 && got[0] == gp + 30,
 	     "pages outside a query stay dirty until queried");
 
+	/* Page 64 is mapped read-only: the DMA writes page 63, then fails. */
+	dma_reg(&d.v, MTTYM_DMA_PATTERN, 0xef);
+	t_ok(dma_run(&d.v, MTTYM_DMA_OP_FILL, 0, g + 64 * PAGE - 100, 200) ==
+	     MTTYM_DMA_ERROR && guest[64 * PAGE - 100] == 0xef,
+	     "a fill into a read-only mapping fails after writing page 63");
+	n = query(&d, g, 65, got, 64, &chunks, &err);
+	want[0] = gp + 63;
+	want[1] = gp + 64;
+	t_ok(!err && same_set(got, n, want, 2),
+	     "the failed DMA's whole span is dirty, the written page too (%zu)",
+	     n);
+
 	for (i = 0; i < 3; i++)
-		dma_op(&d.v, MTTYM_DMA_OP_FILL, 0, far[i] + PAGE * i, 1);
+		dma_run(&d.v, MTTYM_DMA_OP_FILL, 0, far[i] + PAGE * i, 1);
 	n = query(&d, 0, (100ull << 30) / PAGE, got, 64, &chunks, &err);
 	for (i = 0; i < 3; i++)
 		want[i] = far[i] / PAGE + i;
@@ -517,10 +517,87 @@ static void test_dirty(void)
 	q[1] = 64;
 	t_ok(mig_hdr_write(&d.v, &d.m, VFIO_MIG_OFF_DIRTY_PFNS, q, 24) ==
 	     -EINVAL, "no queries outside the save states");
-	dma_op(&d.v, MTTYM_DMA_OP_FILL, 0, g + 7 * PAGE, 8);
+	dma_run(&d.v, MTTYM_DMA_OP_FILL, 0, g + 7 * PAGE, 8);
 	must(mig_set_state(&d.v, &d.m, VFIO_MIG_STATE_SETUP), "SETUP");
 	n = query(&d, g, 64, got, 64, &chunks, &err);
 	t_ok(!err && n == 0, "a new session starts with an empty log");
+	dev_close(&d);
+}
+
+/*
+ * A header read whose result cannot be copied out (the user buffer cannot
+ * be written) fails with EFAULT and changes nothing: pending data stays, the
+ * next Get buffer hands out the same chunk, the stream restores, and a
+ * dirty-pfn query reports the pages again.
+ */
+static int efault_read(struct dev *d, unsigned int off, size_t len)
+{
+	ssize_t n = pread(d->v.fd, fault_buffer(), len,
+			  (off_t)region_pos(d->m.index, off));
+
+	return n < 0 ? -errno : (int)n;
+}
+
+static void test_efault(void)
+{
+	const uint64_t g = 0x40000000ull;
+	uint64_t pre, q[3] = { g, 16, 0 }, got[4];
+	struct stream st = { 0 };
+	size_t n, chunks;
+	struct snap a, b;
+	struct dev s, d;
+	long c = 1;
+	int err;
+
+	dev_open(&s, MDEV_TYPE_1P);
+	dev_open(&d, MDEV_TYPE_1P);
+	make_state(&s, 5);
+	snapshot(&s, &a);
+	snap_dma_after(&s, &a);
+	must(mig_set_state(&s.v, &s.m, VFIO_MIG_STATE_SETUP), "SETUP");
+	must(mig_set_state(&s.v, &s.m, VFIO_MIG_STATE_PRECOPY), "PRECOPY");
+	pre = mig_read64(&s.v, &s.m, VFIO_MIG_OFF_PRECOPY_ONLY);
+	t_ok(efault_read(&s, VFIO_MIG_OFF_DATA, 16) == -EFAULT &&
+	     efault_read(&s, VFIO_MIG_OFF_DATA_SIZE, 8) == -EFAULT,
+	     "Get buffer into an unmapped user buffer fails with EFAULT");
+	t_ok(mig_read64(&s.v, &s.m, VFIO_MIG_OFF_PRECOPY_ONLY) == pre,
+	     "the failed Get buffers consumed nothing (%llu bytes pending)",
+	     (unsigned long long)pre);
+	/* Each Get buffer is tried into a bad buffer first. */
+	while (c > 0 && mig_read64(&s.v, &s.m, VFIO_MIG_OFF_PRECOPY_ONLY))
+		c = efault_read(&s, VFIO_MIG_OFF_DATA_SIZE, 8) == -EFAULT ?
+		    mig_get_chunk(&s.v, &s.m, &st) : -1;
+	must(mig_set_state(&s.v, &s.m, VFIO_MIG_STATE_STOPNCOPY), "STOPNCOPY");
+	while (c > 0)
+		c = efault_read(&s, VFIO_MIG_OFF_DATA, 16) == -EFAULT ?
+		    mig_get_chunk(&s.v, &s.m, &st) : -1;
+	t_ok(c == 0 && !mig_read64(&s.v, &s.m, VFIO_MIG_OFF_POSTCOPY_ONLY),
+	     "a save with a failed Get buffer before every chunk completes");
+	must(mig_set_state(&s.v, &s.m, VFIO_MIG_STATE_SAVE_COMPLETED), "done");
+	must(mig_set_state(&s.v, &s.m, VFIO_MIG_STATE_RUNNING), "RUNNING");
+	err = mig_restore(&d.v, &d.m, st.buf, st.len, whole);
+	t_ok(!err, "that stream restores (%zu bytes)", st.len);
+	snapshot(&d, &b);
+	t_ok(!err && snap_equal(&a, &b, s.mem_size),
+	     "the destination equals the source");
+	free(a.mem);
+	free(b.mem);
+	stream_free(&st);
+
+	/* A dirty-pfn chunk that cannot be copied out is reported again. */
+	dma_map(&s.v, g, 16 * PAGE);
+	must(mig_set_state(&s.v, &s.m, VFIO_MIG_STATE_SETUP), "SETUP");
+	dma_run(&s.v, MTTYM_DMA_OP_FILL, 0, g + 9 * PAGE, 8);
+	must(mig_hdr_write(&s.v, &s.m, VFIO_MIG_OFF_DIRTY_PFNS, q, 24),
+	     "set up a query");
+	t_ok(efault_read(&s, VFIO_MIG_OFF_DIRTY_COPIED, 8) == -EFAULT &&
+	     efault_read(&s, VFIO_MIG_OFF_DIRTY_PFNS, 24) == -EFAULT,
+	     "a query chunk into an unmapped user buffer fails with EFAULT");
+	n = query(&s, g, 16, got, 4, &chunks, &err);
+	t_ok(!err && n == 1 && got[0] == g / PAGE + 9,
+	     "the page it would have reported is still dirty");
+	must(mig_set_state(&s.v, &s.m, VFIO_MIG_STATE_CANCELLED), "CANCEL");
+	dev_close(&s);
 	dev_close(&d);
 }
 
@@ -866,6 +943,7 @@ int main(void)
 	test_roundtrips();
 	test_precopy();
 	test_dirty();
+	test_efault();
 	test_attacks();
 	test_source_intact();
 	stream_free(&ref);

@@ -443,6 +443,9 @@ static void test_bad_stream(void)
 	t_ok(ret == -EINVAL, "corrupted stream refused on the data_size write");
 	t_ok(wr(&b, &rb, OFF_DATA_SIZE, &n, 8) == -EINVAL,
 	     "after a refusal nothing more is accepted");
+	n = 0;
+	t_ok(wr(&b, &rb, OFF_DATA_SIZE, &n, 8) == -EINVAL,
+	     "not even a data_size of 0");
 	t_ok(set_state(&b, &rb, RUN) == 0 && state(&b, &rb) == RUN,
 	     "RESUMING -> RUNNING still succeeds (QEMU 7.2 cannot take a failure)");
 	dev_snap(&b, &after);
@@ -469,6 +472,61 @@ static void test_bad_stream(void)
 	dev_snap(&a, &before);
 	t_ok(before.scr == 0x10 && before.rx[0] == 0x10,
 	     "the source kept its state");
+	stream_free(&s);
+	vdev_destroy(&a);
+	vdev_destroy(&b);
+}
+
+/*
+ * A header read whose result cannot be copied out fails with EFAULT and
+ * changes nothing: a chunk it would have staged, or a staged chunk that
+ * reading pending_bytes would have consumed, is the same afterwards.
+ */
+static void test_efault(void)
+{
+	struct vdev a, b;
+	struct v1 ra, rb;
+	struct stream s = { };
+	struct dev_snap sa, sb;
+	uint64_t pend, size;
+	int bad = 0;
+	long n = 1;
+
+	vdev_create_open(&a, MDEV_TYPE_1P);
+	vdev_create_open(&b, MDEV_TYPE_1P);
+	v1_find(&a, &ra);
+	v1_find(&b, &rb);
+	dev_fill(&a, 0x3c);
+	set_state(&a, &ra, SAV | RUN);
+	pend = rd64(&a, &ra, OFF_PENDING);
+	t_ok(region_read(&a, ra.index, OFF_DATA_OFFSET, fault_buffer(), 8) ==
+	     -EFAULT && region_read(&a, ra.index, OFF_DATA_SIZE,
+				    fault_buffer(), 8) == -EFAULT,
+	     "data_offset and data_size into an unmapped buffer: EFAULT");
+	t_ok(rd64(&a, &ra, OFF_PENDING) == pend,
+	     "nothing was staged or consumed (%llu bytes pending)",
+	     (unsigned long long)pend);
+	set_state(&a, &ra, SAV);
+	while (n > 0) {
+		/* Stage a chunk, fail the consuming read, then take it. */
+		size = rd64(&a, &ra, OFF_DATA_SIZE);
+		if (region_read(&a, ra.index, OFF_PENDING, fault_buffer(), 8) !=
+		    -EFAULT || rd64(&a, &ra, OFF_DATA_SIZE) != size)
+			bad++;
+		n = save_buffer(&a, &ra, &s);
+		rd64(&a, &ra, OFF_PENDING);
+	}
+	t_ok(!bad && !n, "stop-and-copy with failed pending_bytes reads: %zu bytes",
+	     s.len);
+	set_state(&a, &ra, 0);
+	set_state(&a, &ra, RUN);
+	set_state(&b, &rb, RES);
+	t_ok(load(&b, &rb, s.buf, s.len, 65536) == 0 &&
+	     set_state(&b, &rb, RUN) == 0, "that stream restores");
+	dev_snap(&a, &sa);
+	dev_snap(&b, &sb);
+	t_ok(!memcmp(&sa, &sb, sizeof(sa)) && sa.scr == 0x3c,
+	     "the destination equals the source");
 	stream_free(&s);
 	vdev_destroy(&a);
 	vdev_destroy(&b);
@@ -534,6 +592,7 @@ int main(void)
 	test_migrate(MDEV_TYPE_1P, true);
 	test_migrate(MDEV_TYPE_1P_MMAP, false);
 	test_bad_stream();
+	test_efault();
 	test_quiesce_and_owner();
 	return t_done();
 }

@@ -16,6 +16,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <linux/serial_reg.h>
@@ -396,11 +397,12 @@ void dev_snap(struct vdev *v, struct dev_snap *s)
 	region_read(v, MTTYM_MEM_REGION, 4096 * 7, s->mem, sizeof(s->mem));
 }
 
-void *dma_map(struct vdev *v, uint64_t iova, size_t size)
+static void *dma_map_flags(struct vdev *v, uint64_t iova, size_t size,
+			   uint32_t flags)
 {
 	struct vfio_iommu_type1_dma_map map = {
 		.argsz = sizeof(map),
-		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.flags = flags,
 		.iova = iova,
 		.size = size,
 	};
@@ -415,6 +417,54 @@ void *dma_map(struct vdev *v, uint64_t iova, size_t size)
 		t_bail("VFIO_IOMMU_MAP_DMA at %#llx: %s",
 		       (unsigned long long)iova, strerror(errno));
 	return p;
+}
+
+void *dma_map(struct vdev *v, uint64_t iova, size_t size)
+{
+	return dma_map_flags(v, iova, size,
+			     VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE);
+}
+
+void *dma_map_ro(struct vdev *v, uint64_t iova, size_t size)
+{
+	return dma_map_flags(v, iova, size, VFIO_DMA_MAP_FLAG_READ);
+}
+
+uint32_t dma_run(struct vdev *v, uint32_t op, uint64_t src, uint64_t dst,
+		 uint64_t len)
+{
+	uint32_t status = 0;
+
+	if (region_write(v, MTTYM_DMA_REGION, MTTYM_DMA_SRC, &src, 8) != 8 ||
+	    region_write(v, MTTYM_DMA_REGION, MTTYM_DMA_DST, &dst, 8) != 8 ||
+	    region_write(v, MTTYM_DMA_REGION, MTTYM_DMA_LEN, &len, 8) != 8 ||
+	    region_write(v, MTTYM_DMA_REGION, MTTYM_DMA_CMD, &op, 4) != 4 ||
+	    region_read(v, MTTYM_DMA_REGION, MTTYM_DMA_STATUS, &status, 4) != 4)
+		return 0;
+	return status;
+}
+
+void *fault_buffer(void)
+{
+	static void *page;
+
+	if (!page) {
+		page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+			    -1, 0);
+		if (page == MAP_FAILED)
+			t_bail("mmap of a PROT_NONE page failed");
+	}
+	return page;
+}
+
+unsigned int kernel_version(void)
+{
+	struct utsname u;
+	unsigned int maj = 0, min = 0;
+
+	if (uname(&u) == 0)
+		sscanf(u.release, "%u.%u", &maj, &min);
+	return maj * 100 + min;
 }
 
 void mig_find(struct vdev *v, struct mig *m)
@@ -633,4 +683,138 @@ size_t stream_records(const uint8_t *p, size_t len, size_t *offs,
 		off += 16 + (size_t)le32(p + off + 4);
 	}
 	return n;
+}
+
+/* --- the v2 protocol ------------------------------------------------------- */
+
+int v2_feature(struct vdev *v, uint32_t flags, void *data, size_t len)
+{
+	struct {
+		struct vfio_device_feature f;
+		uint8_t data[64];
+	} buf = { .f.argsz = sizeof(buf.f) + len, .f.flags = flags };
+
+	if (len > sizeof(buf.data))
+		return -EINVAL;
+	if (len)
+		memcpy(buf.data, data, len);
+	if (ioctl(v->fd, VFIO_DEVICE_FEATURE, &buf))
+		return -errno;
+	if (len)
+		memcpy(data, buf.data, len);
+	return 0;
+}
+
+int v2_set_state(struct vdev *v, uint32_t state, int *fd)
+{
+	struct vfio_device_feature_mig_state ms = { .device_state = state };
+	int ret = v2_feature(v, VFIO_DEVICE_FEATURE_SET |
+			     VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &ms,
+			     sizeof(ms));
+
+	if (fd)
+		*fd = ret ? -1 : ms.data_fd;
+	else if (!ret && ms.data_fd >= 0)
+		close(ms.data_fd);
+	return ret;
+}
+
+uint32_t v2_get_state(struct vdev *v)
+{
+	struct vfio_device_feature_mig_state ms = { };
+
+	if (v2_feature(v, VFIO_DEVICE_FEATURE_GET |
+		       VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &ms, sizeof(ms)))
+		return ~0u;
+	return ms.device_state;
+}
+
+ssize_t v2_read_all(int fd, struct stream *s, size_t chunk, int *err)
+{
+	ssize_t total = 0, n;
+
+	*err = 0;
+	for (;;) {
+		stream_reserve(s, chunk);
+		n = read(fd, s->buf + s->len, chunk);
+		if (n < 0) {
+			*err = errno;
+			return total;
+		}
+		if (!n)
+			return total;
+		s->len += n;
+		total += n;
+	}
+}
+
+int v2_write_all(int fd, const uint8_t *p, size_t len, size_t chunk)
+{
+	while (len) {
+		size_t n = len < chunk ? len : chunk;
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0)
+			return -errno;
+		p += w;
+		len -= w;
+	}
+	return 0;
+}
+
+int v2_save(struct vdev *v, struct stream *s, size_t chunk)
+{
+	int fd, err, ret;
+
+	ret = v2_set_state(v, ST_STOP_COPY, &fd);
+	if (ret)
+		return ret;
+	v2_read_all(fd, s, chunk, &err);
+	close(fd);
+	ret = v2_set_state(v, ST_STOP, NULL) ?:
+	      v2_set_state(v, ST_RUNNING, NULL);
+	return err ? -err : ret;
+}
+
+int v2_restore(struct vdev *v, const uint8_t *p, size_t len, size_t chunk)
+{
+	int fd, ret;
+
+	ret = v2_set_state(v, ST_RESUMING, &fd);
+	if (ret)
+		return ret;
+	ret = v2_write_all(fd, p, len, chunk);
+	close(fd);
+	return ret ?: v2_set_state(v, ST_RUNNING, NULL);
+}
+
+int v2_precopy_info(int fd, struct v2_precopy_info *pi)
+{
+	memset(pi, 0, sizeof(*pi));
+	pi->argsz = sizeof(*pi);
+	return ioctl(fd, MIG_GET_PRECOPY_INFO, pi) ? -errno : 0;
+}
+
+int v2_logging(struct vdev *v, uint32_t op, uint64_t iova, uint64_t len,
+	       uint64_t *bitmap)
+{
+	struct vfio_device_feature_dma_logging_range range = {
+		.iova = iova, .length = len,
+	};
+	struct vfio_device_feature_dma_logging_control ctl = {
+		.page_size = 4096, .num_ranges = 1,
+		.ranges = (uintptr_t)&range,
+	};
+	struct vfio_device_feature_dma_logging_report rep = {
+		.iova = iova, .length = len, .page_size = 4096,
+		.bitmap = (uintptr_t)bitmap,
+	};
+
+	if (op == VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT)
+		return v2_feature(v, VFIO_DEVICE_FEATURE_GET | op, &rep,
+				  sizeof(rep));
+	if (op == VFIO_DEVICE_FEATURE_DMA_LOGGING_START)
+		return v2_feature(v, VFIO_DEVICE_FEATURE_SET | op, &ctl,
+				  sizeof(ctl));
+	return v2_feature(v, VFIO_DEVICE_FEATURE_SET | op, NULL, 0);
 }

@@ -115,6 +115,17 @@ void dev_snap(struct vdev *v, struct dev_snap *s);
 
 /* Map @size bytes of fresh anonymous memory at @iova for device DMA. */
 void *dma_map(struct vdev *v, uint64_t iova, size_t size);
+/* The same, the device may only read it. */
+void *dma_map_ro(struct vdev *v, uint64_t iova, size_t size);
+/* Program the DMA engine (BAR3) and run one operation; returns the status. */
+uint32_t dma_run(struct vdev *v, uint32_t op, uint64_t src, uint64_t dst,
+		 uint64_t len);
+
+/* A page of user memory no access may touch (PROT_NONE): copies fault. */
+void *fault_buffer(void);
+
+/* The running kernel as major * 100 + minor (602 for 6.2). */
+unsigned int kernel_version(void);
 
 /* --- the migration region --------------------------------------------- */
 
@@ -173,6 +184,49 @@ int mig_feed(struct vdev *v, struct mig *m, const uint8_t *p, size_t len,
 /* RESUME, feed, RESUME_COMPLETED, RUNNING.  0 or -errno. */
 int mig_restore(struct vdev *v, struct mig *m, const uint8_t *p,
 		size_t len, const size_t *sizes);
+
+/* --- the v2 protocol (VFIO_DEVICE_FEATURE) -------------------------------- */
+
+/* Newer than the 6.1 uAPI headers userspace builds with here. */
+#define ST_STOP		1
+#define ST_RUNNING	2
+#define ST_STOP_COPY	3
+#define ST_RESUMING	4
+#define ST_RUNNING_P2P	5
+#define ST_PRE_COPY	6
+#define ST_PRE_COPY_P2P	7
+#define MIG_PRE_COPY	(1 << 2)
+#define FEATURE_MIG_DATA_SIZE	9
+#define MIG_GET_PRECOPY_INFO	_IO(VFIO_TYPE, VFIO_BASE + 21)
+#define PAGE_REC	(16 + 8 + 4096)
+
+struct v2_precopy_info {
+	uint32_t argsz, flags;
+	uint64_t initial_bytes, dirty_bytes;
+};
+
+/* VFIO_DEVICE_FEATURE with @len bytes of payload in and out.  0 or -errno. */
+int v2_feature(struct vdev *v, uint32_t flags, void *data, size_t len);
+/* SET MIG_DEVICE_STATE; *fd gets the data fd (or -1).  0 or -errno. */
+int v2_set_state(struct vdev *v, uint32_t state, int *fd);
+/* GET MIG_DEVICE_STATE; ~0 on error. */
+uint32_t v2_get_state(struct vdev *v);
+/* Read a data fd until EOF (or an error, *err) in @chunk-byte reads. */
+ssize_t v2_read_all(int fd, struct stream *s, size_t chunk, int *err);
+/* Write @len bytes in @chunk-byte writes.  0 or -errno. */
+int v2_write_all(int fd, const uint8_t *p, size_t len, size_t chunk);
+/* A whole save by STOP_COPY; the device returns to RUNNING. */
+int v2_save(struct vdev *v, struct stream *s, size_t chunk);
+/* RESUMING, write, then RUNNING (through STOP).  0 or -errno. */
+int v2_restore(struct vdev *v, const uint8_t *p, size_t len, size_t chunk);
+/* VFIO_MIG_GET_PRECOPY_INFO on a data fd.  0 or -errno. */
+int v2_precopy_info(int fd, struct v2_precopy_info *pi);
+/*
+ * DMA logging: START over [@iova, @iova + @len), REPORT of that window
+ * into @bitmap, or STOP.  0 or -errno.
+ */
+int v2_logging(struct vdev *v, uint32_t op, uint64_t iova, uint64_t len,
+	       uint64_t *bitmap);
 
 /* Recompute the CRC of the record starting at @rec. */
 void record_reseal(uint8_t *rec);
