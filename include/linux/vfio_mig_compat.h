@@ -43,6 +43,17 @@ static inline void vfio_mig_eventfd_signal(struct eventfd_ctx *ctx)
 #endif
 }
 
+/*
+ * 6.2: the vfio core frees a vfio_device itself after the driver's release
+ * op; before, the release op had to end with vfio_free_device().
+ */
+static inline void vfio_mig_free_device(struct vfio_device *vdev)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+	vfio_free_device(vdev);
+#endif
+}
+
 /* 6.4: class_create() lost its owner argument. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
 #define vfio_mig_class_create(name)	class_create(name)

@@ -1534,6 +1534,8 @@ static void mttym_release_dev(struct vfio_device *vdev)
 	vfree(st->mem);
 	mutex_destroy(&st->lock);
 	mttym_pool_give(st->type);
+	/* Last: it frees @st on kernels where the core does not. */
+	vfio_mig_free_device(vdev);
 }
 
 static const struct vfio_device_ops mttym_dev_ops = {
