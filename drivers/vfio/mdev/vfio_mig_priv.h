@@ -67,7 +67,7 @@ struct vfio_mig_resume {
 	u8 *shadow;		/* device memory as received (vmalloc) */
 	unsigned long *received;	/* pages of @shadow received */
 	u64 npages;		/* bits set in @received */
-	void **state;		/* validated driver records, by index */
+	u8 *records;		/* validated driver records, max_record each */
 	u32 *state_len;
 };
 

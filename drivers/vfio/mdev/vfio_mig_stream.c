@@ -233,36 +233,46 @@ u64 vfio_mig_save_estimate(struct vfio_mig_device *mig)
 	       (mig->cfg.mem_size >> PAGE_SHIFT) * VFIO_MIG_PAGE_REC;
 }
 
+/*
+ * Records land at any byte offset of a chunk: their fields are laid out
+ * in a struct on the stack and copied, never stored through a cast.
+ */
 static size_t put_header_rec(struct vfio_mig_device *mig, u8 *dst)
 {
-	struct vfio_mig_stream_header *sh = (void *)(dst + VFIO_MIG_REC_HDR);
-	size_t idlen = identity_get(mig, (u8 *)(sh + 1));
+	struct vfio_mig_stream_header sh = {
+		.magic = cpu_to_le64(VFIO_MIG_STREAM_MAGIC),
+		.major = cpu_to_le16(VFIO_MIG_STREAM_MAJOR),
+		.minor = cpu_to_le16(VFIO_MIG_STREAM_MINOR),
+	};
+	u8 *id = dst + VFIO_MIG_REC_HDR + sizeof(sh);
+	size_t idlen = identity_get(mig, id);
 
-	sh->magic = cpu_to_le64(VFIO_MIG_STREAM_MAGIC);
-	sh->major = cpu_to_le16(VFIO_MIG_STREAM_MAJOR);
-	sh->minor = cpu_to_le16(VFIO_MIG_STREAM_MINOR);
-	sh->identity_len = cpu_to_le32(idlen);
+	sh.identity_len = cpu_to_le32(idlen);
+	memcpy(dst + VFIO_MIG_REC_HDR, &sh, sizeof(sh));
 	rec_seal(dst, VFIO_MIG_REC_HEADER, mig->save->seq++,
-		 sizeof(*sh) + idlen);
-	return VFIO_MIG_REC_HDR + sizeof(*sh) + idlen;
+		 sizeof(sh) + idlen);
+	return VFIO_MIG_REC_HDR + sizeof(sh) + idlen;
 }
 
 static size_t put_mem_page(struct vfio_mig_device *mig, u8 *dst, u64 page)
 {
-	struct vfio_mig_mem_page *mp = (void *)(dst + VFIO_MIG_REC_HDR);
+	struct vfio_mig_mem_page mp = {
+		.offset = cpu_to_le64(page << PAGE_SHIFT),
+	};
 
-	mp->offset = cpu_to_le64(page << PAGE_SHIFT);
-	mig->cfg.ops->mem_read(mig, page << PAGE_SHIFT, mp + 1,
+	memcpy(dst + VFIO_MIG_REC_HDR, &mp, sizeof(mp));
+	mig->cfg.ops->mem_read(mig, page << PAGE_SHIFT,
+			       dst + VFIO_MIG_REC_HDR + sizeof(mp),
 			       VFIO_MIG_STREAM_PAGE_SIZE);
 	rec_seal(dst, VFIO_MIG_REC_MEM_PAGE, mig->save->seq++,
-		 sizeof(*mp) + VFIO_MIG_STREAM_PAGE_SIZE);
+		 sizeof(mp) + VFIO_MIG_STREAM_PAGE_SIZE);
 	return VFIO_MIG_PAGE_REC;
 }
 
 /*
  * Fill @dst (@cap bytes, at least VFIO_MIG_MIN_CHUNK) with the next part
- * of the stream and return its size: the header and dirty pages while the device runs; once
- * it is stopped also the state records and END.
+ * of the stream and return its size: the header and dirty pages while the
+ * device runs; once it is stopped also the state records and END.
  */
 u64 vfio_mig_save_chunk(struct vfio_mig_device *mig, u8 *dst, u64 cap)
 {
@@ -347,12 +357,14 @@ int vfio_mig_resume_start(struct vfio_mig_device *mig)
 	if (!r)
 		return -ENOMEM;
 	r->payload = kvmalloc(max, GFP_KERNEL_ACCOUNT);
-	r->state = kcalloc(n ?: 1, sizeof(*r->state), GFP_KERNEL_ACCOUNT);
+	/* Room for every state record now: feeding never allocates. */
+	r->records = kvmalloc_array(n ?: 1, mig->cfg.max_record ?: 1,
+				    GFP_KERNEL_ACCOUNT);
 	r->state_len = kcalloc(n ?: 1, sizeof(*r->state_len),
 			       GFP_KERNEL_ACCOUNT);
-	if (!r->payload || !r->state || !r->state_len) {
+	if (!r->payload || !r->records || !r->state_len) {
 		kvfree(r->payload);
-		kfree(r->state);
+		kvfree(r->records);
 		kfree(r->state_len);
 		kfree(r);
 		return -ENOMEM;
@@ -375,16 +387,13 @@ int vfio_mig_resume_start(struct vfio_mig_device *mig)
 void vfio_mig_resume_drop(struct vfio_mig_device *mig)
 {
 	struct vfio_mig_resume *r = mig->resume;
-	unsigned int i;
 
 	lockdep_assert_held(&mig->lock);
 	if (!r)
 		return;
 	vfree(r->shadow);
 	bitmap_free(r->received);
-	for (i = 0; i < mig->cfg.nr_state_types; i++)
-		kvfree(r->state[i]);
-	kfree(r->state);
+	kvfree(r->records);
 	kfree(r->state_len);
 	kvfree(r->payload);
 	kfree(r);
@@ -468,21 +477,24 @@ static int accept_page(struct vfio_mig_device *mig,
 	return 0;
 }
 
+/* Where the validated state record @i is kept until it is applied. */
+static u8 *state_rec(struct vfio_mig_device *mig, struct vfio_mig_resume *r,
+		     unsigned int i)
+{
+	return r->records + (size_t)i * mig->cfg.max_record;
+}
+
 static int accept_state(struct vfio_mig_device *mig,
 			struct vfio_mig_resume *r)
 {
 	unsigned int i = r->next_state;
-	void *copy;
 	int ret;
 
 	ret = mig->cfg.ops->check_record(mig, r->type, r->payload, r->len);
 	if (ret)
 		return -EINVAL;
-	copy = kvmalloc(r->len ?: 1, GFP_KERNEL_ACCOUNT);
-	if (!copy)
-		return -ENOMEM;
-	memcpy(copy, r->payload, r->len);
-	r->state[i] = copy;
+	/* check_rec_header() bounded r->len by cfg.max_record. */
+	memcpy(state_rec(mig, r, i), r->payload, r->len);
 	r->state_len[i] = r->len;
 	r->next_state++;
 	return 0;
@@ -598,7 +610,7 @@ int vfio_mig_resume_finish(struct vfio_mig_device *mig)
 		mig->cfg.ops->mem_write(mig, 0, r->shadow, mig->cfg.mem_size);
 	for (i = 0; i < mig->cfg.nr_state_types; i++)
 		mig->cfg.ops->load_record(mig, mig->cfg.state_types[i],
-					  r->state[i], r->state_len[i]);
+					  state_rec(mig, r, i), r->state_len[i]);
 	vfio_mig_resume_drop(mig);
 	return 0;
 }
