@@ -9,6 +9,9 @@ BUILD ?= $(CURDIR)/build
 VM_TIMEOUT ?= 1200
 
 export VFIO_MIG_CACHE := $(CACHE)
+# Where the debug kernel is built once, for every clone (scripts/build-debug-kernel).
+KCACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/vfio-mig
+export VFIO_MIG_KCACHE := $(KCACHE)
 
 # Default KDIR: the pinned Debian headers, downloaded into $(CACHE).
 ifeq ($(origin KDIR),undefined)
@@ -58,6 +61,8 @@ help:
 	@echo 'make clean        remove build products (the download cache stays)'
 	@echo 'Variables: KVER=$(KVER) (see scripts/kernels.conf), KDIR=<headers>,'
 	@echo '           VM_TIMEOUT=$(VM_TIMEOUT) seconds'
+	@echo '           KVER=debug: the debug kernel (KASAN, lockdep, kmemleak, UBSAN,'
+	@echo '           fault injection), built once into $(KCACHE)'
 
 host-deps:
 	@scripts/host-deps

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Download one of the pinned Debian kernels (image + headers + kbuild) into
-# the project cache and unpack it there with dpkg-deb.  Nothing is installed
-# on the host.  Prints the unpacked tree's directory on success.
+# the project cache and unpack it there with dpkg-deb, or (the debug kernel)
+# have scripts/build-debug-kernel build it.  Nothing is installed on the
+# host.  Prints the unpacked tree's directory on success.
 #
 # usage: scripts/fetch-kernel.sh [--kdir|--root] NAME
 #   NAME    a name from scripts/kernels.conf (for example 6.1)
@@ -30,6 +31,14 @@ name=${1:-}
 line=$(awk -v n="$name" '$1 == n { print; exit }' "$here/kernels.conf")
 [ -n "$line" ] || die "unknown kernel '$name' (see scripts/kernels.conf)"
 read -r _ rel suite ver pkglist <<<"$line"
+
+# A kernel built from source (the debug kernel) comes from its own script,
+# which links the built tree here.
+case $pkglist in
+linux-source-*)
+	"$here/build-debug-kernel" "$name" >/dev/null || exit 1
+	;;
+esac
 
 dest=$cache/kernels/$rel
 root=$dest/root
