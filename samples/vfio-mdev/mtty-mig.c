@@ -1419,11 +1419,6 @@ static const struct attribute_group mttym_traffic_group = {
 	.attrs = mttym_traffic_attrs,
 };
 
-static const struct attribute_group *mttym_dev_groups[] = {
-	&mttym_traffic_group,
-	NULL,
-};
-
 /* ---------------------------------------------------------------------- */
 /* Device life cycle */
 
@@ -1552,6 +1547,12 @@ static const struct vfio_device_ops mttym_dev_ops = {
 	VFIO_MIG_IOMMUFD_OPS
 };
 
+/*
+ * The traffic directory is made here rather than through the driver's
+ * dev_groups: when adding dev_groups fails, the 6.1 driver core removes
+ * them again and WARNs that they are not there (found by the
+ * fault-injection sweep).
+ */
 static int mttym_probe(struct mdev_device *mdev)
 {
 	struct mttym_state *st;
@@ -1560,19 +1561,29 @@ static int mttym_probe(struct mdev_device *mdev)
 	st = vfio_alloc_device(mttym_state, vdev, &mdev->dev, &mttym_dev_ops);
 	if (IS_ERR(st))
 		return PTR_ERR(st);
-	ret = vfio_register_emulated_iommu_dev(&st->vdev);
-	if (ret) {
-		vfio_put_device(&st->vdev);
-		return ret;
-	}
 	dev_set_drvdata(&mdev->dev, st);
+	ret = sysfs_create_group(&mdev->dev.kobj, &mttym_traffic_group);
+	if (ret)
+		goto err_put;
+	ret = vfio_register_emulated_iommu_dev(&st->vdev);
+	if (ret)
+		goto err_group;
 	return 0;
+
+err_group:
+	sysfs_remove_group(&mdev->dev.kobj, &mttym_traffic_group);
+err_put:
+	dev_set_drvdata(&mdev->dev, NULL);
+	vfio_put_device(&st->vdev);
+	return ret;
 }
 
 static void mttym_remove(struct mdev_device *mdev)
 {
 	struct mttym_state *st = dev_get_drvdata(&mdev->dev);
 
+	/* Waits for the traffic files' callers; none come after. */
+	sysfs_remove_group(&mdev->dev.kobj, &mttym_traffic_group);
 	vfio_unregister_group_dev(&st->vdev);
 	vfio_put_device(&st->vdev);
 }
@@ -1603,7 +1614,6 @@ static struct mdev_driver mttym_driver = {
 		.name = "mtty_mig",
 		.owner = THIS_MODULE,
 		.mod_name = KBUILD_MODNAME,
-		.dev_groups = mttym_dev_groups,
 	},
 	.probe = mttym_probe,
 	.remove = mttym_remove,
