@@ -542,7 +542,7 @@ void stream_free(struct stream *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static void stream_reserve(struct stream *s, size_t more)
+void stream_reserve(struct stream *s, size_t more)
 {
 	if (s->len + more <= s->cap)
 		return;

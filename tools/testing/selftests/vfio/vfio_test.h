@@ -162,6 +162,8 @@ struct stream {
 };
 
 void stream_free(struct stream *s);
+/* Make room for @more bytes after s->len; bails out when out of memory. */
+void stream_reserve(struct stream *s, size_t more);
 /*
  * Get buffer once and append the chunk to @s (through the mapping if
  * m->map, else pread).  Returns the chunk size or -errno.
