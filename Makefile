@@ -43,7 +43,7 @@ UAPI_CHECK := $(BUILD)/uapi/alone.o $(BUILD)/uapi/after-vfio.o
 QEMU_HMP := $(BUILD)/qemu/hmp
 
 .PHONY: all modules tools kernel-cache check check-all check-qemu test demo \
-	bench lint \
+	stress bench lint \
 	clean help \
 	host-deps
 
@@ -55,6 +55,7 @@ help:
 	@echo 'make check-all    the same for every kernel in scripts/kernels.conf, and check-qemu'
 	@echo 'make check-qemu   stock QEMU 7.2 and 10.0 migrate an mtty-mig device (every kernel)'
 	@echo 'make test T=NAME  run one test file (tools/testing/selftests/vfio/test_NAME.c) in the VM'
+	@echo 'make stress       the randomized stress test alone: SECONDS=$(SECONDS), SEED= replays'
 	@echo 'make demo         boot the VM and live-migrate an mtty-mig device under load'
 	@echo 'make bench        benchmarks: a table, plus build/bench/bench.{csv,json}'
 	@echo 'make lint         checkpatch and sparse (C=2) over the kernel code'
@@ -132,6 +133,13 @@ test: all
 	@test -n "$(T)" || { echo 'usage: make test T=NAME (for example T=uart)'; exit 2; }
 	@test -x $(BUILD)/selftests/test_$(T) || { echo 'no test named $(T)'; exit 2; }
 	$(VM) -- $(ST_DIR)/run_tests.sh $(BUILD)/selftests test_$(T)
+
+# The stress test (also part of every suite run, for 180 s) on its own.
+SECONDS ?= 180
+stress: all
+	@tools/testing/vm/run --kernel $(KVER) --timeout $$(($(SECONDS) + 600)) -- \
+		env STRESS_SECONDS=$(SECONDS) $(if $(SEED),SEED=$(SEED)) \
+		$(BUILD)/selftests/test_stress
 
 demo: all
 	@$(VM) -- tools/vfio-mig/demo.sh
