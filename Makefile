@@ -43,7 +43,7 @@ UAPI_CHECK := $(BUILD)/uapi/alone.o $(BUILD)/uapi/after-vfio.o
 QEMU_HMP := $(BUILD)/qemu/hmp
 
 .PHONY: all modules tools kernel-cache check check-all check-qemu test demo \
-	stress bench lint \
+	stress bench lint fuzz fuzz-build fuzz-seeds \
 	clean help \
 	host-deps
 
@@ -59,9 +59,11 @@ help:
 	@echo 'make demo         boot the VM and live-migrate an mtty-mig device under load'
 	@echo 'make bench        benchmarks: a table, plus build/bench/bench.{csv,json}'
 	@echo 'make lint         checkpatch and sparse (C=2) over the kernel code'
+	@echo 'make fuzz         the engine fuzzers (libFuzzer, ASan, UBSan), FUZZ_SECONDS each'
+	@echo 'make fuzz-seeds   save real device streams as the stream fuzzer'"'"'s seeds (VM)'
 	@echo 'make clean        remove build products (the download cache stays)'
 	@echo 'Variables: KVER=$(KVER) (see scripts/kernels.conf), KDIR=<headers>,'
-	@echo '           VM_TIMEOUT=$(VM_TIMEOUT) seconds'
+	@echo '           VM_TIMEOUT=$(VM_TIMEOUT) seconds, FUZZ_SECONDS=$(FUZZ_SECONDS)'
 	@echo '           KVER=debug: the debug kernel (KASAN, lockdep, kmemleak, UBSAN,'
 	@echo '           fault injection), built once into $(KCACHE)'
 
@@ -148,6 +150,51 @@ demo: all
 bench: all
 	@$(VM) --mem 4096 --out $(BUILD)/bench -- \
 		$(BUILD)/tools/vfio-mig-bench $(BUILD)/bench
+
+# The engine's pure parts, built unchanged against a userspace shim of the
+# kernel APIs they use (tools/testing/fuzz), fuzzed with libFuzzer.
+FUZZ_SECONDS ?= 60
+FUZZ_DIR := tools/testing/fuzz
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Wno-sign-compare -Wno-gnu-variable-sized-type-not-at-end \
+	-I$(FUZZ_DIR)/shim/include -Iinclude -Iinclude/uapi -Idrivers/vfio/mdev \
+	-I$(FUZZ_DIR) -Itools/vfio-mig
+FUZZ_ENGINE := $(addprefix drivers/vfio/mdev/vfio_mig_,main.c region.c stream.c log.c v1.c)
+FUZZ_COMMON := $(FUZZ_DIR)/fake_dev.c $(FUZZ_DIR)/shim/shim.c
+FUZZ_DEPS := $(FUZZ_ENGINE) $(FUZZ_COMMON) $(wildcard $(FUZZ_DIR)/*.h \
+	$(FUZZ_DIR)/shim/include/*.h $(FUZZ_DIR)/shim/include/*/*.h \
+	drivers/vfio/mdev/*.h include/linux/*.h include/uapi/linux/*.h)
+FUZZ_BIN := $(BUILD)/fuzz/fuzz_stream $(BUILD)/fuzz/fuzz_access
+
+fuzz-build: $(FUZZ_BIN)
+
+# libvfio-mig (for its CRC32C) builds apart, without the shim.
+$(BUILD)/fuzz/libvfio-mig.o: tools/vfio-mig/libvfio-mig.c tools/vfio-mig/libvfio-mig.h
+	@scripts/host-deps --fuzz
+	@mkdir -p $(dir $@)
+	@echo "  CC      $(patsubst $(CURDIR)/%,%,$@)"
+	@clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+		-Wall -Wextra -Werror -Iinclude/uapi -c -o $@ $<
+
+$(BUILD)/fuzz/fuzz_%: $(FUZZ_DIR)/fuzz_%.c $(FUZZ_DEPS) $(BUILD)/fuzz/libvfio-mig.o
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $(patsubst $(CURDIR)/%,%,$@)"
+	@clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_COMMON) $(FUZZ_ENGINE) $(BUILD)/fuzz/libvfio-mig.o
+
+fuzz: fuzz-build
+	@scripts/fuzz $(BUILD) $(FUZZ_SECONDS)
+
+# Real streams from the VM, kept gzipped in the tree as the seeds.
+fuzz-seeds: all
+	@mkdir -p $(BUILD)/fuzz/seeds
+	@$(CC) $(USER_CFLAGS) -Itools/vfio-mig -o $(BUILD)/fuzz/save-seeds \
+		$(FUZZ_DIR)/save-seeds.c $(ST_LIB) tools/vfio-mig/libvfio-mig.c
+	$(VM) --out $(BUILD)/fuzz/seeds -- $(BUILD)/fuzz/save-seeds $(BUILD)/fuzz/seeds
+	@mkdir -p $(FUZZ_DIR)/seeds
+	@for f in $(BUILD)/fuzz/seeds/*.vmig; do \
+		gzip -9nc $$f >$(FUZZ_DIR)/seeds/$$(basename $$f).gz; done
+	@ls -l $(FUZZ_DIR)/seeds
 
 lint: host-deps
 	@scripts/host-deps --lint

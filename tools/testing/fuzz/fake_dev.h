@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The fuzzers' vendor driver (fake_dev.c).
+ *
+ * Copyright (c) 2026 The vfio-mig authors
+ */
+#ifndef FAKE_DEV_H
+#define FAKE_DEV_H
+
+#include "fuzz.h"
+
+#include "vfio_mig_priv.h"
+
+#define FAKE_CONFIGS	4
+#define FAKE_SMALL	2	/* configurations from here on are small */
+
+struct fake_dev {
+	struct vfio_mig_device mig;
+	const char *model;
+	unsigned int ports;
+	u64 mem_size;
+	bool quiesced;
+	unsigned int loaded;	/* records applied */
+	u8 regs[8];		/* region 0: 8 byte-wide registers */
+	u8 cfg[256];		/* region 7, and the config record */
+	u8 uart[2][27];
+	u8 irq[2];
+	u8 dma[48];
+	u8 *mem;		/* region 2: device memory */
+};
+
+/* A device of configuration @config (modulo FAKE_CONFIGS). */
+struct fake_dev *fake_dev_create(unsigned int config);
+void fake_dev_destroy(struct fake_dev *d);
+
+#endif

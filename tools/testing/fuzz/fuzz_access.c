@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Fuzz target: the access layer (vfio_mig_main.c: decoding of file
+ * positions, bounds, widths, the bounce copies and their undo), the
+ * vfio-mig region's header actions and state machine
+ * (vfio_mig_region.c), the v1 region (vfio_mig_v1.c), the save and resume
+ * sessions behind them, the dirty logs (vfio_mig_log.c) and v2 DMA
+ * logging's reports.
+ *
+ * Input: a configuration byte (one of the two small fake devices: the
+ * mtty-sized ones only slow this target down), then operations of 8
+ * bytes each, some
+ * followed by payload:
+ *   [0] what: read, write, reset, a device-memory write, a DMA write into
+ *       guest memory, DMA logging start / report / stop
+ *   [1] where: the vfio-mig header, its data section, the v1 header, its
+ *       data section, BAR0, device memory, config space, or a raw file
+ *       position (8 payload bytes)
+ *   [2-3] offset, [4] length
+ *   [5] faults: low nibble, the Nth user copy of this operation faults;
+ *       high nibble, the Nth allocation fails
+ *   [6-7] operation arguments (DMA page, report window)
+ * Writes take their bytes from the input.
+ *
+ * Invariants after every operation: no lock is left held, the headers
+ * never point outside the region, the states are valid and a session has
+ * an owner; at the end every session is released and nothing leaks.
+ *
+ * Copyright (c) 2026 The vfio-mig authors
+ */
+#include "fake_dev.h"
+
+#include <stdint.h>
+
+enum { OP_READ, OP_WRITE, OP_RESET, OP_MEM, OP_DMA, OP_LOG_START,
+       OP_LOG_REPORT, OP_LOG_STOP, OP_COUNT };
+
+struct input {
+	const u8 *p;
+	size_t left;
+};
+
+static bool take(struct input *in, void *out, size_t n)
+{
+	if (in->left < n)
+		return false;
+	memcpy(out, in->p, n);
+	in->p += n;
+	in->left -= n;
+	return true;
+}
+
+static u64 where(struct fake_dev *d, unsigned int sel, u16 off,
+		 struct input *in)
+{
+	struct vfio_mig_device *mig = &d->mig;
+	u64 pos = 0;
+
+	switch (sel % 8) {
+	case 0:
+		return VFIO_MIG_REGION_OFFSET(mig->mig_index) + off % 128;
+	case 1:
+		return VFIO_MIG_REGION_OFFSET(mig->mig_index) +
+		       VFIO_MIG_HDR_PAGE + off;
+	case 2:
+		return VFIO_MIG_REGION_OFFSET(mig->v1_index) + off % 48;
+	case 3:
+		return VFIO_MIG_REGION_OFFSET(mig->v1_index) +
+		       VFIO_MIG_HDR_PAGE + off;
+	case 4:
+		return VFIO_MIG_REGION_OFFSET(0) + off % 16;
+	case 5:
+		return VFIO_MIG_REGION_OFFSET(2) + off;
+	case 6:
+		return VFIO_MIG_REGION_OFFSET(VFIO_PCI_CONFIG_REGION_INDEX) +
+		       off % 300;
+	}
+	take(in, &pos, sizeof(pos));
+	return pos;
+}
+
+/* The invariants that hold between any two operations. */
+static void check(struct fake_dev *d)
+{
+	struct vfio_mig_device *mig = &d->mig;
+	u64 size = vfio_mig_region_size(mig);
+
+	if (mig->lock.held || mig->access_lock.held || mig->log_lock.held ||
+	    mig->track_lock.held)
+		abort();
+	if (mig->state >= VFIO_MIG_NUM_STATES || mig->v1.state > 4)
+		abort();
+	if (mig->info.data.offset < VFIO_MIG_HDR_PAGE ||
+	    mig->info.data.offset > size ||
+	    mig->info.data.size > size - mig->info.data.offset)
+		abort();
+	if (mig->v1.data_size > mig->cfg.data_size)
+		abort();
+	if ((mig->save || mig->resume || mig->quiesced) &&
+	    mig->owner == VFIO_MIG_OWNER_NONE)
+		abort();
+	if (mig->save && mig->resume)
+		abort();
+	if (mig->quiesced != d->quiesced)
+		abort();
+}
+
+static void report(struct fake_dev *d, u8 a, u8 b)
+{
+	u64 bits[4] = { 0 };
+	struct shim_iova_bitmap bm = {
+		.iova = (u64)a * PAGE_SIZE,
+		.length = (u64)(b % 255 + 1) * PAGE_SIZE,
+		.bits = bits,
+	};
+
+	/* A window of up to 255 pages; 4 words hold 256 bits. */
+	vfio_mig_v2_log_read_and_clear(&d->mig, bm.iova, bm.length,
+				       (struct iova_bitmap *)&bm);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct input in = { data, size };
+	struct fake_dev *d;
+	u8 config, op[8];
+	static u8 buf[65536 + 256];
+
+	if (!take(&in, &config, 1))
+		return 0;
+	d = fake_dev_create(FAKE_SMALL + config % (FAKE_CONFIGS - FAKE_SMALL));
+	while (take(&in, op, sizeof(op))) {
+		u16 off = op[2] | op[3] << 8;
+		size_t len = op[4];
+		loff_t pos;
+
+		shim_faults.user = op[5] & 15;
+		shim_faults.alloc = op[5] >> 4;
+		switch (op[0] % OP_COUNT) {
+		case OP_READ:
+		case OP_WRITE:
+			pos = (loff_t)where(d, op[1], off, &in);
+			if (op[0] % OP_COUNT == OP_WRITE &&
+			    !take(&in, buf, len))
+				len = 0;
+			/* Longer accesses now and then: the data sections. */
+			if (op[1] & 0x80)
+				len *= 256;
+			vfio_mig_rw(&d->mig, (char *)buf, len, &pos,
+				    op[0] % OP_COUNT == OP_WRITE);
+			break;
+		case OP_RESET:
+			vfio_mig_reset(&d->mig);
+			break;
+		case OP_MEM:
+			vfio_mig_mem_dirty(&d->mig, (u64)off * 64, len);
+			break;
+		case OP_DMA:
+			mutex_lock(&d->mig.lock);
+			/* Under the state lock, as mtty-mig's DMA engine. */
+			vfio_mig_log_dirty(&d->mig, (u64)op[6] * PAGE_SIZE + off,
+					   len * op[7]);
+			mutex_unlock(&d->mig.lock);
+			break;
+		case OP_LOG_START: {
+			u64 page = 0;
+
+			vfio_mig_v2_log_start(&d->mig, &page);
+			break;
+		}
+		case OP_LOG_REPORT:
+			report(d, op[6], op[7]);
+			break;
+		case OP_LOG_STOP:
+			vfio_mig_v2_log_stop(&d->mig);
+			break;
+		}
+		shim_faults.user = 0;
+		shim_faults.alloc = 0;
+		check(d);
+	}
+	fake_dev_destroy(d);
+	return 0;
+}
