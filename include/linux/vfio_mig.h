@@ -54,17 +54,19 @@ struct vfio_mig_device;
  * @quiesce: refuse accesses with -EBUSY while the device is quiesced
  * @read: fill @buf with @count bytes at @off; returns 0 or -errno
  * @write: consume @count bytes of @buf at @off; returns 0 or -errno
- * @undo: optional, for regions whose reads have side effects: called when
- *	the result of a successful @read could not be copied to the user, to
- *	return the region to its state before that read
+ * @finish: optional, for regions whose reads have side effects: called
+ *	after the user copy of a successful @read's result, with @copied
+ *	true to commit the read's effects, false (the copy failed) to return
+ *	the region to its state before that read
  *
  * The callbacks run in process context, with mig->lock held for regions
  * marked @quiesce and no engine lock otherwise (the lock hierarchy is in
  * Documentation/vfio-migration.rst, "Locking"); @off and @count were
- * checked against @size and @widths, and @buf is a kernel buffer.  Callbacks of a region with VFIO_MIG_ANY_LENGTH are called with at
- * most VFIO_MIG_BOUNCE_SIZE bytes at a time.  Accesses to a region with
- * @undo are serialised by mig->access_lock, held from the callback through
- * the user copy and @undo.
+ * checked against @size and @widths, and @buf is a kernel buffer.
+ * Callbacks of a region with VFIO_MIG_ANY_LENGTH are called with at most
+ * VFIO_MIG_BOUNCE_SIZE bytes at a time.  Accesses to a region with
+ * @finish are serialised by mig->access_lock, held from the callback
+ * through the user copy and @finish.
  */
 struct vfio_mig_region {
 	u64 size;
@@ -75,8 +77,8 @@ struct vfio_mig_region {
 		    void *buf, size_t count);
 	int (*write)(struct vfio_mig_device *mig, unsigned int index, u64 off,
 		     const void *buf, size_t count);
-	void (*undo)(struct vfio_mig_device *mig, unsigned int index, u64 off,
-		     size_t count);
+	void (*finish)(struct vfio_mig_device *mig, unsigned int index,
+		       u64 off, size_t count, bool copied);
 };
 
 #define VFIO_MIG_BOUNCE_SIZE	256
@@ -176,6 +178,9 @@ enum vfio_mig_owner {
  * @mig_index: the migration region's index, 0 when there is none
  * @v1_index: the v1 migration region's index (@mig_index + 1)
  * @data: the data section's buffer (vmalloc_user, device lifetime)
+ * @stage: as large as @data: where a header read builds the section's
+ *	next contents, copied into @data only once the read's result
+ *	reached the user
  * @lock: the state lock: everything below up to @track_lock
  * @owner: the front-end whose session this is (one at a time)
  * @state: device_state of the vfio-mig region
@@ -190,11 +195,13 @@ enum vfio_mig_owner {
  * @v2: the v2 device state, the open data file, if any, and the files
  *	whose session ended, to be cut off once @lock is dropped
  * @undo: what the header read in progress changed, so that it can be
- *	undone when its result cannot be copied out (valid while @gen is
- *	unchanged)
+ *	undone when its result cannot be copied out, and how many bytes of
+ *	@stage it publishes into the data section once it was (valid while
+ *	@gen is unchanged)
  * @gen: bumped whenever a session starts or ends
  * @access_lock: serialises header accesses of the migration regions, from
- *	the action through its user copy (and undo); taken before @lock
+ *	the action through its user copy and its commit or undo; taken
+ *	before @lock
  * @track_lock: protects @mem_dirty (taken from driver write paths)
  * @mem_dirty: device-memory pages written since last sent, or NULL
  * @log_lock: protects @session_log and @dma_log
@@ -211,6 +218,7 @@ struct vfio_mig_device {
 	unsigned int mig_index;
 	unsigned int v1_index;
 	void *data;
+	void *stage;
 
 	struct mutex lock;
 	enum vfio_mig_owner owner;
@@ -239,6 +247,7 @@ struct vfio_mig_device {
 		struct vfio_mig_info info;
 		bool v1_staged;
 		u64 v1_data_size;
+		size_t publish;
 	} undo;
 	u64 gen;
 	struct mutex access_lock;

@@ -1507,6 +1507,7 @@ static int mttym_init_dev(struct vfio_device *vdev)
 	};
 	ret = vfio_mig_init(&st->mig, &mig_cfg);
 	if (ret) {
+		mutex_destroy(&st->lock);
 		vfree(st->mem);
 		mttym_pool_give(t);
 		return ret;

@@ -244,13 +244,14 @@ static void query_set(void *arg, u64 pfn)
 
 /*
  * Produce the next chunk of the current dirty_pfns query at the start of
- * the data section and clear what it reports.  *copied is the number of
- * pfns the chunk covers; 0 once the query is complete.
+ * the stage (the caller publishes it into the data section) and clear
+ * what it reports.  *copied is the number of pfns the chunk covers; 0 once
+ * the query is complete.
  */
 int vfio_mig_query_chunk(struct vfio_mig_device *mig, u64 *copied)
 {
 	u64 max = (mig->cfg.data_size - sizeof(u64)) * BITS_PER_BYTE;
-	struct query_out q = { .bits = mig->data };
+	struct query_out q = { .bits = mig->stage };
 	u64 n;
 	int ret;
 
@@ -276,15 +277,14 @@ int vfio_mig_query_chunk(struct vfio_mig_device *mig, u64 *copied)
 }
 
 /*
- * Take back the query chunks produced since @done pfns were reported: the
- * bits of the bitmap still in the data section go back into the session
- * log and the query resumes at @done.  The log's bitmap pages are never
- * freed during a session, so nothing is allocated here; a bit the user
- * wrote into a mapping of the section for a page never logged is ignored.
+ * Take back the query chunk just produced, which reported the pfns from
+ * @done on: its bits, still in the stage, go back into the session log
+ * and the query resumes at @done.  The log's bitmap pages are never freed
+ * during a session, so nothing is allocated here.
  */
 void vfio_mig_query_undo(struct vfio_mig_device *mig, u64 done)
 {
-	const unsigned long *bits = mig->data;
+	const unsigned long *bits = mig->stage;
 	u64 start, n, i;
 
 	lockdep_assert_held(&mig->lock);
@@ -319,15 +319,20 @@ void vfio_mig_query_undo(struct vfio_mig_device *mig, u64 done)
  * front-end.  The ranges the user names are not needed: reports are
  * clipped to what is asked.
  *
- * Return: 0.
+ * Return: 0, or -EBUSY if logging is already on (the log is kept).
  */
 int vfio_mig_v2_log_start(struct vfio_mig_device *mig, u64 *page_size)
 {
+	int ret = -EBUSY;
+
 	mutex_lock(&mig->log_lock);
-	log_switch(mig, &mig->dma_log, true);
+	if (!mig->dma_log.on) {
+		log_switch(mig, &mig->dma_log, true);
+		ret = 0;
+	}
 	mutex_unlock(&mig->log_lock);
 	*page_size = PAGE_SIZE;
-	return 0;
+	return ret;
 }
 EXPORT_SYMBOL_GPL(vfio_mig_v2_log_start);
 

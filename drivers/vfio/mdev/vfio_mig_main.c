@@ -10,9 +10,10 @@
  * the region table and mig->cfg are written before the device is
  * registered and only read afterwards.  User memory is copied into and out
  * of an on-stack bounce buffer here, with no lock held except, for regions
- * with an undo callback (the migration headers), mig->access_lock, which
- * serialises their accesses from the action through the copy so a failed
- * copy can undo exactly that action; nothing else takes it.  Regions
+ * with a finish callback (the migration headers), mig->access_lock, which
+ * serialises their accesses from the action through the copy, so the
+ * action is committed only once its result reached the user and a failed
+ * copy undoes exactly that action; nothing else takes it.  Regions
  * marked quiesce are accessed under mig->lock, so an access and a state
  * transition never interleave.  The data section is copied straight
  * between the user and the section's buffer with no lock held: the buffer
@@ -119,14 +120,18 @@ static bool is_mig_region(const struct vfio_mig_device *mig,
 
 /*
  * Trapped access to the data section, which both migration regions show:
- * reads in any state, writes only while a resume session is open; a
- * zero-length access does nothing, in any state.  No lock is held across
- * the copy (see the top).  A copy that faults part way reports the bytes
- * moved before the fault.
+ * reads in any state, writes only while a resume session of the region's
+ * own front-end is open (the vfio-mig region in RESUME, the v1 region in
+ * resuming); a zero-length access does nothing, in any state.  No lock is
+ * held across the copy (see the top).  A copy that faults part way
+ * reports the bytes moved before the fault.
  */
-static ssize_t data_rw(struct vfio_mig_device *mig, char __user *buf,
-		       size_t count, loff_t *ppos, u64 off, bool write)
+static ssize_t data_rw(struct vfio_mig_device *mig, unsigned int index,
+		       char __user *buf, size_t count, loff_t *ppos, u64 off,
+		       bool write)
 {
+	enum vfio_mig_owner own = index == mig->v1_index ?
+				  VFIO_MIG_OWNER_V1 : VFIO_MIG_OWNER_REGION;
 	u8 *p = (u8 *)mig->data + (off - VFIO_MIG_HDR_PAGE);
 	size_t left;
 	bool ok;
@@ -135,7 +140,7 @@ static ssize_t data_rw(struct vfio_mig_device *mig, char __user *buf,
 		return 0;
 	if (write) {
 		mutex_lock(&mig->lock);
-		ok = mig->resume;
+		ok = mig->resume && mig->owner == own;
 		mutex_unlock(&mig->lock);
 		if (!ok)
 			return -EINVAL;
@@ -165,13 +170,11 @@ static int region_piece(struct vfio_mig_device *mig,
 	ret = region_call(mig, r, index, off, bounce, n, false);
 	if (ret)
 		return ret;
-	if (copy_to_user(ubuf, bounce, n)) {
-		/* Stage, copy out, then commit: here, take it back. */
-		if (r->undo)
-			r->undo(mig, index, off, n);
-		return -EFAULT;
-	}
-	return 0;
+	/* Stage, copy out, then commit (or take it back). */
+	ret = copy_to_user(ubuf, bounce, n) ? -EFAULT : 0;
+	if (r->finish)
+		r->finish(mig, index, off, n, !ret);
+	return ret;
 }
 
 /**
@@ -207,12 +210,13 @@ ssize_t vfio_mig_rw(struct vfio_mig_device *mig, char __user *buf,
 	r = &mig->regions[index];
 	if (is_mig_region(mig, index)) {
 		if (off >= VFIO_MIG_HDR_PAGE)
-			return data_rw(mig, buf, count, ppos, off, write);
+			return data_rw(mig, index, buf, count, ppos, off,
+				       write);
 		if (off + count > VFIO_MIG_HDR_PAGE)
 			return -EINVAL;
 	}
 
-	if (r->undo)
+	if (r->finish)
 		mutex_lock(&mig->access_lock);
 	while (done < count) {
 		size_t n = min_t(size_t, count - done, sizeof(bounce));
@@ -223,7 +227,7 @@ ssize_t vfio_mig_rw(struct vfio_mig_device *mig, char __user *buf,
 			break;
 		done += n;
 	}
-	if (r->undo)
+	if (r->finish)
 		mutex_unlock(&mig->access_lock);
 	*ppos += done;
 	if (done)
@@ -414,6 +418,12 @@ int vfio_mig_init(struct vfio_mig_device *mig,
 	mig->data = vmalloc_user(cfg->data_size);
 	if (!mig->data)
 		return -ENOMEM;
+	mig->stage = vmalloc(cfg->data_size);
+	if (!mig->stage) {
+		vfree(mig->data);
+		mig->data = NULL;
+		return -ENOMEM;
+	}
 	mig->cfg = *cfg;
 	mutex_init(&mig->lock);
 	mutex_init(&mig->access_lock);
@@ -436,12 +446,12 @@ int vfio_mig_init(struct vfio_mig_device *mig,
 		.widths = VFIO_MIG_ANY_LENGTH,
 		.read = vfio_mig_region_read,
 		.write = vfio_mig_region_write,
-		.undo = vfio_mig_region_undo,
+		.finish = vfio_mig_region_finish,
 	};
 	mig->regions[mig->v1_index] = *r;
 	mig->regions[mig->v1_index].read = vfio_mig_v1_read;
 	mig->regions[mig->v1_index].write = vfio_mig_v1_write;
-	mig->regions[mig->v1_index].undo = vfio_mig_v1_undo;
+	mig->regions[mig->v1_index].finish = vfio_mig_v1_finish;
 	return 0;
 }
 EXPORT_SYMBOL_GPL(vfio_mig_init);
@@ -455,6 +465,8 @@ void vfio_mig_uninit(struct vfio_mig_device *mig)
 	if (!mig->mig_index)
 		return;
 	vfio_mig_reset(mig);
+	vfree(mig->stage);
+	mig->stage = NULL;
 	vfree(mig->data);
 	mig->data = NULL;
 	mutex_destroy(&mig->log_lock);

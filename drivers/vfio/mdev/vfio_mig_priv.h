@@ -92,16 +92,16 @@ int vfio_mig_region_read(struct vfio_mig_device *mig, unsigned int index,
 			 u64 off, void *buf, size_t count);
 int vfio_mig_region_write(struct vfio_mig_device *mig, unsigned int index,
 			  u64 off, const void *buf, size_t count);
-void vfio_mig_region_undo(struct vfio_mig_device *mig, unsigned int index,
-			  u64 off, size_t count);
+void vfio_mig_region_finish(struct vfio_mig_device *mig, unsigned int index,
+			    u64 off, size_t count, bool copied);
 
 /* vfio_mig_v1.c */
 int vfio_mig_v1_read(struct vfio_mig_device *mig, unsigned int index,
 		     u64 off, void *buf, size_t count);
 int vfio_mig_v1_write(struct vfio_mig_device *mig, unsigned int index,
 		      u64 off, const void *buf, size_t count);
-void vfio_mig_v1_undo(struct vfio_mig_device *mig, unsigned int index,
-		      u64 off, size_t count);
+void vfio_mig_v1_finish(struct vfio_mig_device *mig, unsigned int index,
+			u64 off, size_t count, bool copied);
 void vfio_mig_v1_reset(struct vfio_mig_device *mig);
 
 /* vfio_mig_v2.c */

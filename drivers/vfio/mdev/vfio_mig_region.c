@@ -14,8 +14,9 @@
  * mig->lock (the state lock) is held across every action and every
  * transition; the driver ops called from here take the driver's lock
  * inside it.  No user memory is touched here: the engine's access path
- * copies through a bounce buffer, holding only mig->access_lock, and calls
- * vfio_mig_region_undo() if the copy of a read's result fails.
+ * copies through a bounce buffer, holding only mig->access_lock, and then
+ * calls vfio_mig_region_finish() to commit the read or, if the copy of its
+ * result failed, undo it.
  */
 
 #include <linux/mm.h>
@@ -223,7 +224,10 @@ static void fill_pending(struct vfio_mig_device *mig)
 	mig->info.pending.postcopy_only = post;
 }
 
-/* Get buffer: stage the next chunk; only in the save states. */
+/*
+ * Get buffer: build the next chunk in the stage, published into the data
+ * section once the result reached the user; only in the save states.
+ */
 static int get_buffer(struct vfio_mig_device *mig)
 {
 	if (!vfio_mig_saving(mig->state))
@@ -234,9 +238,10 @@ static int get_buffer(struct vfio_mig_device *mig)
 		mig->info.data.size = 0;
 		return 0;
 	}
-	mig->info.data.size = vfio_mig_save_chunk(mig, mig->data,
+	mig->info.data.size = vfio_mig_save_chunk(mig, mig->stage,
 						  mig->cfg.data_size);
 	mig->undo.chunk = true;
+	mig->undo.publish = mig->info.data.size;
 	return 0;
 }
 
@@ -253,6 +258,7 @@ static int get_dirty(struct vfio_mig_device *mig)
 	mig->info.dirty_pfns.copied = copied;
 	mig->undo.query = true;
 	mig->undo.query_done = done;
+	mig->undo.publish = DIV_ROUND_UP(copied, 64) * sizeof(u64);
 	return 0;
 }
 
@@ -268,6 +274,7 @@ static int hdr_read(struct vfio_mig_device *mig, u64 off, void *buf,
 	mig->undo.chunk = false;
 	mig->undo.query = false;
 	mig->undo.info = mig->info;
+	mig->undo.publish = 0;
 
 	switch (off | (u64)count << 32) {
 	case VFIO_MIG_OFF_DEVICE_STATE | 4ULL << 32:
@@ -408,20 +415,27 @@ int vfio_mig_region_read(struct vfio_mig_device *mig, unsigned int index,
 }
 
 /*
- * The result of a header read could not be copied to the user: take the
- * read back (a Get buffer's chunk, a query's chunk, the stored fields), so
- * the next read produces the same result.
+ * The result of a header read reached the user (@copied): publish what it
+ * built in the stage into the data section.  Or it could not be copied
+ * out: take the read back (a Get buffer's chunk, a query's chunk, the
+ * stored fields), so the data section is untouched and the next read
+ * produces the same result.  Nothing to do once a session started or
+ * ended in between (a reset).
  */
-void vfio_mig_region_undo(struct vfio_mig_device *mig, unsigned int index,
-			  u64 off, size_t count)
+void vfio_mig_region_finish(struct vfio_mig_device *mig, unsigned int index,
+			    u64 off, size_t count, bool copied)
 {
 	mutex_lock(&mig->lock);
 	if (mig->undo.gen == mig->gen && off < VFIO_MIG_INFO_SIZE) {
-		if (mig->undo.chunk)
-			vfio_mig_save_unchunk(mig);
-		if (mig->undo.query)
-			vfio_mig_query_undo(mig, mig->undo.query_done);
-		mig->info = mig->undo.info;
+		if (copied) {
+			memcpy(mig->data, mig->stage, mig->undo.publish);
+		} else {
+			if (mig->undo.chunk)
+				vfio_mig_save_unchunk(mig);
+			if (mig->undo.query)
+				vfio_mig_query_undo(mig, mig->undo.query_done);
+			mig->info = mig->undo.info;
+		}
 	}
 	mutex_unlock(&mig->lock);
 }

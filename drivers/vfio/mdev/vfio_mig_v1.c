@@ -16,7 +16,7 @@
  * Locking (the hierarchy: Documentation/vfio-migration.rst, "Locking"):
  * mig->lock is held across every header access and transition, as in
  * vfio_mig_region.c; the engine's access path copies results out holding
- * only mig->access_lock and calls vfio_mig_v1_undo() if that fails.  The
+ * only mig->access_lock and calls vfio_mig_v1_finish() to commit or undo.  The
  * data section is served by the access path with no lock held.
  */
 
@@ -154,14 +154,19 @@ static u64 v1_pending(struct vfio_mig_device *mig)
 	return mig->v1.state & V1_RUNNING ? pre : pre + post;
 }
 
-/* data_offset or data_size read while saving: stage the next chunk. */
+/*
+ * data_offset or data_size read while saving: stage the next chunk, built
+ * in the stage and published into the data section once the read's
+ * result reached the user.
+ */
 static void v1_stage(struct vfio_mig_device *mig)
 {
 	if ((mig->v1.state & V1_SAVING) && !mig->v1.staged) {
-		mig->v1.data_size = vfio_mig_save_chunk(mig, mig->data,
+		mig->v1.data_size = vfio_mig_save_chunk(mig, mig->stage,
 							 mig->cfg.data_size);
 		mig->v1.staged = true;
 		mig->undo.chunk = true;
+		mig->undo.publish = mig->v1.data_size;
 	}
 }
 
@@ -174,6 +179,7 @@ static int v1_hdr_read(struct vfio_mig_device *mig, u64 off, void *buf,
 	/* Enough to take this read back if its result cannot be copied out. */
 	mig->undo.gen = mig->gen;
 	mig->undo.chunk = false;
+	mig->undo.publish = 0;
 	mig->undo.v1_staged = mig->v1.staged;
 	mig->undo.v1_data_size = mig->v1.data_size;
 
@@ -243,16 +249,24 @@ int vfio_mig_v1_read(struct vfio_mig_device *mig, unsigned int index,
 	return ret;
 }
 
-/* A header read's result could not be copied out: take the read back. */
-void vfio_mig_v1_undo(struct vfio_mig_device *mig, unsigned int index,
-		      u64 off, size_t count)
+/*
+ * A header read's result reached the user: publish the chunk it staged.
+ * Or it could not be copied out: take the read back, the data section
+ * untouched.
+ */
+void vfio_mig_v1_finish(struct vfio_mig_device *mig, unsigned int index,
+			u64 off, size_t count, bool copied)
 {
 	mutex_lock(&mig->lock);
 	if (mig->undo.gen == mig->gen) {
-		if (mig->undo.chunk)
-			vfio_mig_save_unchunk(mig);
-		mig->v1.staged = mig->undo.v1_staged;
-		mig->v1.data_size = mig->undo.v1_data_size;
+		if (copied) {
+			memcpy(mig->data, mig->stage, mig->undo.publish);
+		} else {
+			if (mig->undo.chunk)
+				vfio_mig_save_unchunk(mig);
+			mig->v1.staged = mig->undo.v1_staged;
+			mig->v1.data_size = mig->undo.v1_data_size;
+		}
 	}
 	mutex_unlock(&mig->lock);
 }

@@ -71,6 +71,16 @@ static struct vfio_mig_device *v2_lock(struct vfio_mig_v2_file *f)
 	return mig;
 }
 
+/* Whether @f is still its session's file. */
+static bool v2_live(struct vfio_mig_v2_file *f)
+{
+	struct vfio_mig_device *mig = v2_lock(f);
+
+	if (mig)
+		mutex_unlock(&mig->lock);
+	return mig;
+}
+
 /* Stage the next chunk of a save.  *precopy: the device still runs. */
 static int v2_stage(struct vfio_mig_v2_file *f, bool *precopy)
 {
@@ -90,11 +100,27 @@ static int v2_stage(struct vfio_mig_v2_file *f, bool *precopy)
 	return 0;
 }
 
+/*
+ * Nothing of the chunk just staged reached the user: give it back to the
+ * save, so a failed read changes nothing (PRE_COPY_INFO included).
+ */
+static void v2_unstage(struct vfio_mig_v2_file *f)
+{
+	struct vfio_mig_device *mig = v2_lock(f);
+
+	if (mig) {
+		vfio_mig_save_unchunk(mig);
+		mutex_unlock(&mig->lock);
+	}
+	f->len = 0;
+	f->pos = 0;
+}
+
 static ssize_t v2_read(struct file *filp, char __user *ubuf, size_t count,
 		       loff_t *ppos)
 {
 	struct vfio_mig_v2_file *f = filp->private_data;
-	bool precopy = false;
+	bool precopy = false, fresh;
 	ssize_t done = 0;
 	int ret = 0;
 
@@ -102,14 +128,13 @@ static ssize_t v2_read(struct file *filp, char __user *ubuf, size_t count,
 		return -ESPIPE;
 	mutex_lock(&f->lock);
 	/* What is staged belongs to the session: gone once it ended. */
-	if (v2_lock(f))
-		mutex_unlock(&f->mig->lock);
-	else
+	if (!v2_live(f))
 		ret = -ENODEV;
 	while (count && !ret) {
 		size_t n;
 
-		if (f->pos == f->len) {
+		fresh = f->pos == f->len;
+		if (fresh) {
 			ret = v2_stage(f, &precopy);
 			if (ret)
 				break;
@@ -121,6 +146,8 @@ static ssize_t v2_read(struct file *filp, char __user *ubuf, size_t count,
 		}
 		n = min(count, f->len - f->pos);
 		if (copy_to_user(ubuf + done, f->buf + f->pos, n)) {
+			if (fresh)
+				v2_unstage(f);
 			ret = -EFAULT;
 			break;
 		}
@@ -143,7 +170,17 @@ static ssize_t v2_write(struct file *filp, const char __user *ubuf,
 	if (ppos)
 		return -ESPIPE;
 	mutex_lock(&f->lock);
-	while (count) {
+	mig = v2_lock(f);
+	if (!mig) {
+		mutex_unlock(&f->lock);
+		return -ENODEV;
+	}
+	/* Even a zero-length write fails once the stream was refused. */
+	if (!count)
+		ret = WARN_ON(!mig->resume) ? -ENODEV :
+		      vfio_mig_resume_feed(mig, f->buf, 0);
+	mutex_unlock(&mig->lock);
+	while (count && !ret) {
 		size_t n = min_t(size_t, count, V2_CHUNK);
 
 		if (copy_from_user(f->buf, ubuf + done, n)) {
@@ -186,6 +223,12 @@ static long v2_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 
 	if (cmd != VFIO_MIG_GET_PRECOPY_INFO)
 		return -ENOTTY;
+	/* A file cut off answers ENODEV, whatever the argument. */
+	mutex_lock(&f->lock);
+	ret = v2_live(f) ? 0 : -ENODEV;
+	mutex_unlock(&f->lock);
+	if (ret)
+		return ret;
 	if (copy_from_user(&info, (void __user *)arg, minsz))
 		return -EFAULT;
 	if (info.argsz < minsz)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Fuzz target: the access layer (vfio_mig_main.c: decoding of file
- * positions, bounds, widths, the bounce copies and their undo), the
+ * positions, bounds, widths, the bounce copies, their commit and undo), the
  * vfio-mig region's header actions and state machine
  * (vfio_mig_region.c), the v1 region (vfio_mig_v1.c), the save and resume
  * sessions behind them, the dirty logs (vfio_mig_log.c) and v2 DMA

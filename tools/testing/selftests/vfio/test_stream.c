@@ -542,6 +542,7 @@ static void test_efault(void)
 {
 	const uint64_t g = 0x40000000ull;
 	uint64_t pre, q[3] = { g, 16, 0 }, got[4];
+	static uint8_t sect[2][4096];
 	struct stream st = { 0 };
 	size_t n, chunks;
 	struct snap a, b;
@@ -563,6 +564,15 @@ static void test_efault(void)
 	t_ok(mig_read64(&s.v, &s.m, VFIO_MIG_OFF_PRECOPY_ONLY) == pre,
 	     "the failed Get buffers consumed nothing (%llu bytes pending)",
 	     (unsigned long long)pre);
+	/* A failed Get buffer after a good one: the section keeps that chunk. */
+	c = mig_get_chunk(&s.v, &s.m, &st);
+	if (c <= 0 || c > (long)sizeof(sect[0]))
+		c = sizeof(sect[0]);
+	region_read(&s.v, s.m.index, s.m.data_off, sect[0], (size_t)c);
+	err = efault_read(&s, VFIO_MIG_OFF_DATA_SIZE, 8);
+	region_read(&s.v, s.m.index, s.m.data_off, sect[1], (size_t)c);
+	t_ok(err == -EFAULT && !memcmp(sect[0], sect[1], (size_t)c),
+	     "a failed Get buffer leaves the data section as the last one did");
 	/* Each Get buffer is tried into a bad buffer first. */
 	while (c > 0 && mig_read64(&s.v, &s.m, VFIO_MIG_OFF_PRECOPY_ONLY))
 		c = efault_read(&s, VFIO_MIG_OFF_DATA_SIZE, 8) == -EFAULT ?
@@ -590,9 +600,13 @@ static void test_efault(void)
 	dma_run(&s.v, MTTYM_DMA_OP_FILL, 0, g + 9 * PAGE, 8);
 	must(mig_hdr_write(&s.v, &s.m, VFIO_MIG_OFF_DIRTY_PFNS, q, 24),
 	     "set up a query");
+	region_read(&s.v, s.m.index, s.m.data_off, sect[0], sizeof(sect[0]));
 	t_ok(efault_read(&s, VFIO_MIG_OFF_DIRTY_COPIED, 8) == -EFAULT &&
 	     efault_read(&s, VFIO_MIG_OFF_DIRTY_PFNS, 24) == -EFAULT,
 	     "a query chunk into an unmapped user buffer fails with EFAULT");
+	region_read(&s.v, s.m.index, s.m.data_off, sect[1], sizeof(sect[1]));
+	t_ok(!memcmp(sect[0], sect[1], sizeof(sect[0])),
+	     "and leaves the data section as it was");
 	n = query(&s, g, 16, got, 4, &chunks, &err);
 	t_ok(!err && n == 1 && got[0] == g / PAGE + 9,
 	     "the page it would have reported is still dirty");

@@ -488,8 +488,9 @@ static void test_efault(void)
 	struct v1 ra, rb;
 	struct stream s = { };
 	struct dev_snap sa, sb;
-	uint64_t pend, size;
-	int bad = 0;
+	uint8_t area[2][256];
+	uint64_t pend, size, doff;
+	int bad = 0, bad_area = 0;
 	long n = 1;
 
 	vdev_create_open(&a, MDEV_TYPE_1P);
@@ -497,6 +498,7 @@ static void test_efault(void)
 	v1_find(&a, &ra);
 	v1_find(&b, &rb);
 	dev_fill(&a, 0x3c);
+	doff = rd64(&a, &ra, OFF_DATA_OFFSET);	/* running: stages nothing */
 	set_state(&a, &ra, SAV | RUN);
 	pend = rd64(&a, &ra, OFF_PENDING);
 	t_ok(region_read(&a, ra.index, OFF_DATA_OFFSET, fault_buffer(), 8) ==
@@ -515,9 +517,18 @@ static void test_efault(void)
 			bad++;
 		n = save_buffer(&a, &ra, &s);
 		rd64(&a, &ra, OFF_PENDING);
+		/* A failed read that would stage the next one: area untouched. */
+		region_read(&a, ra.index, doff, area[0], sizeof(area[0]));
+		if (region_read(&a, ra.index, OFF_DATA_OFFSET, fault_buffer(),
+				8) != -EFAULT)
+			bad++;
+		region_read(&a, ra.index, doff, area[1], sizeof(area[1]));
+		if (memcmp(area[0], area[1], sizeof(area[0])))
+			bad_area++;
 	}
 	t_ok(!bad && !n, "stop-and-copy with failed pending_bytes reads: %zu bytes",
 	     s.len);
+	t_ok(!bad_area, "a failed read that stages a chunk leaves the data area as it was");
 	set_state(&a, &ra, 0);
 	set_state(&a, &ra, RUN);
 	set_state(&b, &rb, RES);
@@ -563,6 +574,11 @@ static void test_quiesce_and_owner(void)
 	mig_set_state(&a, &m, VFIO_MIG_STATE_RUNNING);
 	t_ok(set_state(&a, &r, RUN | SAV) == 0,
 	     "session ended: v1 can start one");
+	set_state(&a, &r, RUN);
+	set_state(&a, &r, RES);
+	t_ok(region_write(&a, m.index, m.data_off, path, 16) == -EINVAL,
+	     "v1 resuming: the vfio-mig region's data section takes no writes");
+	ioctl(a.fd, VFIO_DEVICE_RESET);
 
 	/* Close mid-session: reopen finds the default state. */
 	vdev_close(&a);

@@ -202,16 +202,41 @@ static void test_fd_cut_off(void)
 	v2_set_state(&v, ST_STOP, NULL);
 	t_ok(v2_precopy_info(fd, &pi) == -ENODEV,
 	     "after STOP_COPY -> STOP the data fd's ioctl answers ENODEV");
+	pi.argsz = 8;
+	t_ok(ioctl(fd, MIG_GET_PRECOPY_INFO, &pi) == -1 && errno == ENODEV &&
+	     ioctl(fd, MIG_GET_PRECOPY_INFO, fault_buffer()) == -1 &&
+	     errno == ENODEV,
+	     "whatever its argument (argsz 8, a bad pointer)");
 	close(fd);
-	v2_set_state(&v, ST_RUNNING, NULL);
+
+	/* A resuming fd cut off by a reset: ENODEV before anything else. */
+	v2_set_state(&v, ST_RESUMING, &fd);
+	ioctl(v.fd, VFIO_DEVICE_RESET);
+	t_ok(write(fd, buf, 0) == -1 && errno == ENODEV,
+	     "a zero-length write on a cut-off data fd: ENODEV");
+	t_ok(write(fd, fault_buffer(), 16) == -1 && errno == ENODEV,
+	     "a write from a bad buffer on a cut-off data fd: ENODEV");
+	close(fd);
+
+	/* A refused stream: every later write fails, zero-length ones too. */
+	v2_set_state(&v, ST_STOP, NULL);
+	v2_set_state(&v, ST_RESUMING, &fd);
+	memset(buf, 0xee, sizeof(buf));
+	t_ok(write(fd, buf, sizeof(buf)) == -1 && errno == EINVAL &&
+	     write(fd, buf, 0) == -1 && errno == EINVAL,
+	     "after a refused write a zero-length write fails too (EINVAL)");
+	close(fd);
+	ioctl(v.fd, VFIO_DEVICE_RESET);
 	vdev_destroy(&v);
 }
 
 static void test_owner(void)
 {
+	uint8_t junk[16] = { 0x5a };
 	struct vdev v;
 	struct mig m;
 	uint32_t v1 = 3;
+	int fd;
 
 	vdev_create_open(&v, MDEV_TYPE_1P);
 	mig_find(&v, &m);
@@ -220,6 +245,13 @@ static void test_owner(void)
 	     "v2 in STOP: the vfio-mig region is busy");
 	t_ok(region_write(&v, MTTYM_V1_REGION, 0, &v1, 4) == -EBUSY,
 	     "v2 in STOP: the v1 region is busy");
+	v2_set_state(&v, ST_RESUMING, &fd);
+	t_ok(region_write(&v, m.index, m.data_off, junk, sizeof(junk)) ==
+	     -EINVAL && region_write(&v, MTTYM_V1_REGION, m.data_off, junk,
+				     sizeof(junk)) == -EINVAL,
+	     "v2 RESUMING: neither region's data section takes writes");
+	close(fd);
+	ioctl(v.fd, VFIO_DEVICE_RESET);
 	v2_set_state(&v, ST_RUNNING, NULL);
 	t_ok(mig_set_state(&v, &m, VFIO_MIG_STATE_SETUP) == 0,
 	     "v2 back in RUNNING: the region starts a session");
@@ -261,6 +293,11 @@ static void test_precopy(void)
 	err = v2_precopy_info(fd, &pi);
 	t_ok(!err && pi.dirty_bytes > MEM_SIZE,
 	     "precopy info: %llu bytes to send", (unsigned long long)pi.dirty_bytes);
+	size = pi.dirty_bytes;
+	t_ok(read(fd, fault_buffer(), 4096) == -1 && errno == EFAULT &&
+	     v2_precopy_info(fd, &pi) == 0 && pi.dirty_bytes == size &&
+	     !pi.initial_bytes,
+	     "a read into a bad buffer: EFAULT, precopy info unchanged");
 	v2_read_all(fd, &s, 65536, &err);
 	t_ok(err == ENOMSG && s.len > MEM_SIZE,
 	     "reads %zu bytes, then ENOMSG (a temporary end)", s.len);
@@ -396,10 +433,13 @@ static void test_dma_logging(void)
 	t_ok(v2_logging(&v, VFIO_DEVICE_FEATURE_DMA_LOGGING_START, iova, size,
 		     NULL) == 0, "DMA logging starts (4 KiB pages)");
 	dma_run(&v, MTTYM_DMA_OP_FILL, 0, iova + 5 * 4096 + 100, 2 * 4096);
+	t_ok(v2_logging(&v, VFIO_DEVICE_FEATURE_DMA_LOGGING_START, iova, size,
+			NULL) == -EBUSY,
+	     "a second START while logging is on: EBUSY");
 	ret = v2_logging(&v, VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT, iova, size,
 		      bitmap);
 	t_ok(!ret && bitmap[0] == (0x7ull << 5),
-	     "a DMA over pages 5-7 reports exactly those (%#llx)",
+	     "a DMA over pages 5-7 reports exactly those, the log kept (%#llx)",
 	     (unsigned long long)bitmap[0]);
 	bitmap[0] = 0;
 	t_ok(v2_logging(&v, VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT, iova, size,

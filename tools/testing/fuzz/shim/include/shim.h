@@ -136,6 +136,7 @@ void shim_free(const void *p);
 #define kvzalloc(n, gfp)	shim_alloc(n, true)
 #define kcalloc(n, s, gfp)	shim_alloc_array(n, s, true)
 #define kvmalloc_array(n, s, gfp)	shim_alloc_array(n, s, false)
+#define vmalloc(n)		shim_alloc(n, false)
 #define vmalloc_user(n)		shim_alloc(n, true)
 #define vzalloc(n)		shim_alloc(n, true)
 #define __vmalloc(n, gfp)	shim_alloc(n, false)
