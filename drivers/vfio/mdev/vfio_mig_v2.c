@@ -101,19 +101,27 @@ static int v2_stage(struct vfio_mig_v2_file *f, bool *precopy)
 }
 
 /*
- * Nothing of the chunk just staged reached the user: give it back to the
- * save, so a failed read changes nothing (PRE_COPY_INFO included).
+ * Nothing of the chunk just staged (in PRE_COPY if @precopy) reached the
+ * user: give it back to the save, so a failed read changes nothing
+ * (PRE_COPY_INFO included).  Not if the device was stopped in between,
+ * while this file's user copy ran: the stop numbered its records after
+ * the chunk, which then stays staged for the next read.
  */
-static void v2_unstage(struct vfio_mig_v2_file *f)
+static void v2_unstage(struct vfio_mig_v2_file *f, bool precopy)
 {
 	struct vfio_mig_device *mig = v2_lock(f);
 
-	if (mig) {
-		vfio_mig_save_unchunk(mig);
-		mutex_unlock(&mig->lock);
+	if (!mig) {
+		f->len = 0;
+		f->pos = 0;
+		return;
 	}
-	f->len = 0;
-	f->pos = 0;
+	if (precopy == !mig->save->state) {
+		vfio_mig_save_unchunk(mig);
+		f->len = 0;
+		f->pos = 0;
+	}
+	mutex_unlock(&mig->lock);
 }
 
 static ssize_t v2_read(struct file *filp, char __user *ubuf, size_t count,
@@ -147,7 +155,7 @@ static ssize_t v2_read(struct file *filp, char __user *ubuf, size_t count,
 		n = min(count, f->len - f->pos);
 		if (copy_to_user(ubuf + done, f->buf + f->pos, n)) {
 			if (fresh)
-				v2_unstage(f);
+				v2_unstage(f, precopy);
 			ret = -EFAULT;
 			break;
 		}
