@@ -16,8 +16,8 @@
  * Locking (the hierarchy: Documentation/vfio-migration.rst, "Locking"):
  * mig->lock is held across every header access and transition, as in
  * vfio_mig_region.c; the engine's access path copies results out holding
- * only mig->access_lock and calls vfio_mig_v1_finish() to commit or undo.  The
- * data section is served by the access path with no lock held.
+ * only mig->access_lock and calls vfio_mig_v1_finish() to commit or undo.
+ * The data section is served by the access path with no lock held.
  */
 
 #include <linux/vfio.h>
