@@ -259,20 +259,27 @@ static bool usable(struct ctx *c)
 	       b == 'q';
 }
 
+/* Devices a and b are in the same state, a's scratch register @scr. */
+static bool b_equals_a(struct ctx *c, uint8_t scr)
+{
+	struct dev_snap sa, sb;
+
+	dev_snap(&c->a, &sa);
+	dev_snap(&c->b, &sb);
+	return !memcmp(&sa, &sb, sizeof(sa)) && sa.scr == scr;
+}
+
 /* A full migration of a into b through the v2 protocol works. */
 static bool migrates(struct ctx *c, uint8_t seed)
 {
 	struct stream s = { 0 };
-	struct dev_snap sa, sb;
 	bool ok;
 
 	dev_fill(&c->a, seed);
 	ok = !v2_save(&c->a, &s, 65536) &&
 	     !v2_restore(&c->b, s.buf, s.len, 65536);
-	dev_snap(&c->a, &sa);
-	dev_snap(&c->b, &sb);
 	stream_free(&s);
-	return ok && !memcmp(&sa, &sb, sizeof(sa)) && sa.scr == seed;
+	return ok && b_equals_a(c, seed);
 }
 
 /* --- operations -------------------------------------------------------- */
@@ -454,7 +461,6 @@ static int region_take(struct ctx *c)
 /* Get buffer until the stream ends, then restore it into b. */
 static bool region_finish_save(struct ctx *c)
 {
-	struct dev_snap sa, sb;
 	long n = 1;
 
 	if (c->chunk && region_take(c))
@@ -475,9 +481,7 @@ static bool region_finish_save(struct ctx *c)
 	if (mig_restore(&c->b, &c->mb, c->got.buf, c->got.len,
 			(const size_t[]){ 0 }))
 		return false;
-	dev_snap(&c->a, &sa);
-	dev_snap(&c->b, &sb);
-	return !memcmp(&sa, &sb, sizeof(sa)) && sa.scr == 0x43;
+	return b_equals_a(c, 0x43);
 }
 
 /* Get buffer alone: the header read that stages the next chunk. */
@@ -682,7 +686,6 @@ static int run_v1_stage(struct ctx *c)
  */
 static bool v1_finish_save(struct ctx *c)
 {
-	struct dev_snap sa, sb;
 	uint64_t pend, size;
 	int err = 0;
 
@@ -706,9 +709,7 @@ static bool v1_finish_save(struct ctx *c)
 	if (err || v1_set(c, 0) || v1_set(c, V1_RUN) ||
 	    v2_restore(&c->b, c->got.buf, c->got.len, 65536))
 		return false;
-	dev_snap(&c->a, &sa);
-	dev_snap(&c->b, &sb);
-	return !memcmp(&sa, &sb, sizeof(sa)) && sa.scr == 0x43;
+	return b_equals_a(c, 0x43);
 }
 
 static int run_v1_resuming(struct ctx *c)
@@ -826,7 +827,6 @@ static int run_v2_read(struct ctx *c)
 /* A failed read delivered nothing twice: read on and restore. */
 static bool v2_finish_save(struct ctx *c)
 {
-	struct dev_snap sa, sb;
 	int err;
 
 	v2_read_all(c->datafd, &c->got, 65536, &err);
@@ -834,9 +834,7 @@ static bool v2_finish_save(struct ctx *c)
 	    v2_set_state(&c->a, ST_RUNNING, NULL) ||
 	    v2_restore(&c->b, c->got.buf, c->got.len, 65536))
 		return false;
-	dev_snap(&c->a, &sa);
-	dev_snap(&c->b, &sb);
-	return !memcmp(&sa, &sb, sizeof(sa)) && sa.scr == 0x43;
+	return b_equals_a(c, 0x43);
 }
 
 static int run_v2_leave_save(struct ctx *c)
