@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * vfio-mig engine: the library that vendor drivers of emulated (mdev) VFIO
- * PCI devices link against.  The engine owns the decoding of region
- * accesses (file offset -> region index and offset, bounds, widths), the
- * bounce buffers between user memory and the driver, the
- * VFIO_DEVICE_GET_REGION_INFO argsz protocol, and the whole migration
- * region: state machine, pending accounting, data section, dirty-pfn log,
- * stream framing and validation.  The driver describes its regions, supplies
- * per-region read/write callbacks that only ever see kernel buffers and
- * checked offsets, and a small struct vfio_mig_ops for migration.
- * Documentation/vfio-migration.rst has the driver writer's guide.
+ * vfio-mig engine: a VFIO core device for emulated (mdev) PCI functions,
+ * in the manner of vfio_pci_core_device.  A vendor driver embeds struct
+ * vfio_mig_device (which embeds struct vfio_device) first in its own device
+ * structure, describes its regions, and names the engine's vfio_device_ops
+ * functions in its ops table.  The engine owns the decoding of region
+ * accesses, the bounce buffers between user memory and the driver,
+ * VFIO_DEVICE_GET_INFO, _GET_REGION_INFO and _RESET, and the whole of
+ * migration through three protocols (the vfio-mig region, the upstream v1
+ * region, and VFIO_DEVICE_FEATURE): state machines, pending accounting,
+ * the data section, dirty logs, stream framing and validation.  The driver
+ * supplies region callbacks that see only kernel buffers and checked
+ * offsets, and a small struct vfio_mig_ops.  Documentation/vfio-migration.rst
+ * has the driver writer's guide.
  *
  * Copyright (c) 2026 The vfio-mig authors
  */
@@ -17,11 +20,8 @@
 #define _LINUX_VFIO_MIG_H
 
 #include <linux/bits.h>
-#include <linux/mm_types.h>
-#include <linux/mutex.h>
-#include <linux/spinlock.h>
 #include <linux/types.h>
-#include <linux/xarray.h>
+#include <linux/vfio.h>
 #include <uapi/linux/vfio_migration.h>
 
 /* A region's file offset is its index shifted by this many bits. */
@@ -44,12 +44,18 @@
 #define VFIO_MIG_W4		BIT(4)
 #define VFIO_MIG_W8		BIT(8)
 
+#define VFIO_MIG_BOUNCE_SIZE	256
+
 struct vfio_mig_device;
+struct vfio_mig_core;
+struct vfio_mig_stream;
+struct vfio_info_cap;
+struct vm_area_struct;
 
 /**
- * struct vfio_mig_region - one region of a device, as the driver sees it
+ * struct vfio_mig_region - one region of a device
  * @size: size in bytes; 0 means the region is not implemented
- * @flags: VFIO_REGION_INFO_FLAG_READ and/or _WRITE
+ * @flags: VFIO_REGION_INFO_FLAG_READ, _WRITE and (with @mmap) _MMAP
  * @widths: VFIO_MIG_ANY_LENGTH or a mask of VFIO_MIG_W1.._W8
  * @quiesce: refuse accesses with -EBUSY while the device is quiesced
  * @read: fill @buf with @count bytes at @off; returns 0 or -errno
@@ -58,15 +64,26 @@ struct vfio_mig_device;
  *	after the user copy of a successful @read's result, with @copied
  *	true to commit the read's effects, false (the copy failed) to return
  *	the region to its state before that read
+ * @direct_off: with @direct, where the directly served part starts
+ * @direct: optional: serves accesses at or above @direct_off with the
+ *	user's buffer itself (for memory that lives as long as the device);
+ *	returns the bytes moved or -errno.  An access that straddles
+ *	@direct_off is refused.
+ * @caps: optional: append the region's capabilities for
+ *	VFIO_DEVICE_GET_REGION_INFO
+ * @mmap: optional: map [@off, @off + the mapping's length) of the region;
+ *	called for shared, non-executable mappings of regions with
+ *	VFIO_REGION_INFO_FLAG_MMAP only
  *
- * The callbacks run in process context, with mig->lock held for regions
- * marked @quiesce and no engine lock otherwise (the lock hierarchy is in
- * Documentation/vfio-migration.rst, "Locking"); @off and @count were
- * checked against @size and @widths, and @buf is a kernel buffer.
- * Callbacks of a region with VFIO_MIG_ANY_LENGTH are called with at most
+ * @read and @write run in process context, under the engine's state lock
+ * for regions marked @quiesce and with no engine lock otherwise (the lock
+ * hierarchy is in Documentation/vfio-migration.rst, "Locking"); @off and
+ * @count were checked against @size and @widths, and @buf is a kernel
+ * buffer.  Callbacks of a region with VFIO_MIG_ANY_LENGTH see at most
  * VFIO_MIG_BOUNCE_SIZE bytes at a time.  Accesses to a region with
- * @finish are serialised by mig->access_lock, held from the callback
- * through the user copy and @finish.
+ * @finish are serialised, from the callback through the user copy and
+ * @finish.  The engine's own migration regions use every hook; a driver's
+ * regions usually need only the first six fields.
  */
 struct vfio_mig_region {
 	u64 size;
@@ -79,14 +96,17 @@ struct vfio_mig_region {
 		     const void *buf, size_t count);
 	void (*finish)(struct vfio_mig_device *mig, unsigned int index,
 		       u64 off, size_t count, bool copied);
+	u64 direct_off;
+	ssize_t (*direct)(struct vfio_mig_device *mig, unsigned int index,
+			  u64 off, char __user *buf, size_t count, bool write);
+	int (*caps)(struct vfio_mig_device *mig, unsigned int index,
+		    struct vfio_info_cap *caps);
+	int (*mmap)(struct vfio_mig_device *mig, unsigned int index, u64 off,
+		    struct vm_area_struct *vma);
 };
 
-#define VFIO_MIG_BOUNCE_SIZE	256
-
-struct vfio_mig_stream;
-
 /**
- * struct vfio_mig_ops - what a vendor driver provides for migration
+ * struct vfio_mig_ops - what a vendor driver provides
  * @identity: write the bytes that identify the device's model and
  *	configuration into @buf (at most @len) and return their count; a
  *	destination accepts only a stream whose identity is byte-equal to its
@@ -103,11 +123,18 @@ struct vfio_mig_stream;
  * @mem_read: copy device memory out (optional: devices without memory
  *	leave @mem_read, @mem_write and mem_size unset)
  * @mem_write: copy device memory in
+ * @open: optional, called by vfio_mig_open_device() after the engine
+ *	opened; may fail with -errno
+ * @close: optional, called by vfio_mig_close_device() once every
+ *	migration session of the open ended
+ * @ioctl: optional: the device ioctls the engine does not serve (it
+ *	serves GET_INFO, GET_REGION_INFO and RESET), such as the IRQ ones
  *
- * Every op runs in process context with the engine's state lock held; the
- * ops take the driver's own lock as needed and must not call back into the
- * engine functions that take the state lock.  They may reach guest memory
- * through vfio_dma_rw() (Documentation/vfio-migration.rst, "Locking").
+ * The migration ops and @reset run in process context with the engine's
+ * state lock held; they take the driver's own lock as needed and must not
+ * call back into the engine functions that take the state lock.  They may
+ * reach guest memory through vfio_dma_rw().  @open, @close and @ioctl run
+ * with no engine lock held (Documentation/vfio-migration.rst, "Locking").
  */
 struct vfio_mig_ops {
 	size_t (*identity)(struct vfio_mig_device *mig, u8 *buf, size_t len);
@@ -124,6 +151,10 @@ struct vfio_mig_ops {
 			 size_t len);
 	void (*mem_write)(struct vfio_mig_device *mig, u64 off,
 			  const void *buf, size_t len);
+	int (*open)(struct vfio_mig_device *mig);
+	void (*close)(struct vfio_mig_device *mig);
+	long (*ioctl)(struct vfio_mig_device *mig, unsigned int cmd,
+		      unsigned long arg);
 };
 
 /**
@@ -146,159 +177,69 @@ struct vfio_mig_config {
 	u32 max_record;
 };
 
-struct vfio_mig_save;
-struct vfio_mig_resume;
-struct vfio_mig_v2_file;
-
 /**
- * struct vfio_mig_log - a log of guest pages written by device DMA
- * @pages: bitmap pages, each covering 32768 pfns, indexed by pfn / 32768
- * @on: the log records DMA writes
- * @lost: a bitmap page could not be allocated; reports fail with -EIO
- */
-struct vfio_mig_log {
-	struct xarray pages;
-	bool on;
-	bool lost;
-};
-
-/* The protocol front-end that owns the session core, if any. */
-enum vfio_mig_owner {
-	VFIO_MIG_OWNER_NONE,
-	VFIO_MIG_OWNER_REGION,	/* the vfio-mig region */
-	VFIO_MIG_OWNER_V1,	/* the upstream v1 region (QEMU <= 7.2) */
-	VFIO_MIG_OWNER_V2,	/* VFIO_DEVICE_FEATURE (QEMU >= 8.0) */
-};
-
-/**
- * struct vfio_mig_device - the engine's per-device state
- * @regions: region descriptions, indexed by VFIO region index
- * @num_regions: number of regions reported by VFIO_DEVICE_GET_INFO
- * @cfg: migration parameters (when @mig_index is non-zero)
- * @mig_index: the migration region's index, 0 when there is none
- * @v1_index: the v1 migration region's index (@mig_index + 1)
- * @data: the data section's buffer (vmalloc_user, device lifetime)
- * @stage: as large as @data: where a header read builds the section's
- *	next contents, copied into @data only once the read's result
- *	reached the user
- * @lock: the state lock: everything below up to @track_lock
- * @owner: the front-end whose session this is (one at a time)
- * @state: device_state of the vfio-mig region
- * @quiesced: BAR accesses are refused
- * @info: the header's stored fields (threshold, data, dirty_pfns)
- * @query: a dirty-pfn query is set up
- * @query_done: pfns of the query already reported
- * @save: the save session, or NULL
- * @resume: the resume session, or NULL
- * @v1: the v1 region's device_state, whether a chunk is handed out, and
- *	its data_size
- * @v2: the v2 device state, the open data file, if any, and the files
- *	whose session ended, to be cut off once @lock is dropped
- * @undo: what the header read in progress changed, so that it can be
- *	undone when its result cannot be copied out, and how many bytes of
- *	@stage it publishes into the data section once it was (valid while
- *	@gen is unchanged)
- * @gen: bumped whenever a session starts or ends
- * @access_lock: serialises header accesses of the migration regions, from
- *	the action through its user copy and its commit or undo; taken
- *	before @lock
- * @track_lock: protects @mem_dirty (taken from driver write paths)
- * @mem_dirty: device-memory pages written since last sent, or NULL
- * @log_lock: protects @session_log and @dma_log
- * @session_log: guest pages written during the current save session
- * @dma_log: guest pages written since v2 DMA logging started
- *
- * Embedded in the driver's device structure; the driver fills @regions
- * and calls vfio_mig_init() before the device is registered.
+ * struct vfio_mig_device - the engine's core device
+ * @vdev: the vfio device; first, so that vfio_alloc_device() can place
+ *	a driver structure that starts with this one
+ * @regions: region descriptions, indexed by VFIO region index; the driver
+ *	fills its own before vfio_mig_init(), which appends the migration
+ *	regions
+ * @num_regions: number of regions VFIO_DEVICE_GET_INFO reports
+ * @core: the engine's private state (sessions, front-ends, logs)
  */
 struct vfio_mig_device {
+	struct vfio_device vdev;
 	struct vfio_mig_region regions[VFIO_MIG_MAX_REGIONS];
 	unsigned int num_regions;
-	struct vfio_mig_config cfg;
-	unsigned int mig_index;
-	unsigned int v1_index;
-	void *data;
-	void *stage;
-
-	struct mutex lock;
-	enum vfio_mig_owner owner;
-	u32 state;
-	bool quiesced;
-	struct vfio_mig_info info;
-	bool query;
-	u64 query_done;
-	struct vfio_mig_save *save;
-	struct vfio_mig_resume *resume;
-	struct {
-		u32 state;
-		bool staged;
-		u64 data_size;
-	} v1;
-	struct {
-		u32 state;
-		struct vfio_mig_v2_file *file;
-		struct list_head gone;
-	} v2;
-	struct {
-		u64 gen;
-		bool chunk;
-		bool query;
-		u64 query_done;
-		struct vfio_mig_info info;
-		bool v1_staged;
-		u64 v1_data_size;
-		size_t publish;
-	} undo;
-	u64 gen;
-	struct mutex access_lock;
-
-	spinlock_t track_lock;
-	unsigned long *mem_dirty;
-
-	struct mutex log_lock;
-	struct vfio_mig_log session_log;
-	struct vfio_mig_log dma_log;
+	struct vfio_mig_core *core;
 };
 
+/* Life cycle: from the driver's vfio_device_ops .init and .release. */
 int vfio_mig_init(struct vfio_mig_device *mig,
 		  const struct vfio_mig_config *cfg);
 void vfio_mig_uninit(struct vfio_mig_device *mig);
-void vfio_mig_reset(struct vfio_mig_device *mig);
-int vfio_mig_mmap(struct vfio_mig_device *mig, struct vm_area_struct *vma);
+
+/* For the driver's vfio_device_ops table, by name. */
+int vfio_mig_open_device(struct vfio_device *vdev);
+void vfio_mig_close_device(struct vfio_device *vdev);
+ssize_t vfio_mig_read(struct vfio_device *vdev, char __user *buf,
+		      size_t count, loff_t *ppos);
+ssize_t vfio_mig_write(struct vfio_device *vdev, const char __user *buf,
+		       size_t count, loff_t *ppos);
+int vfio_mig_mmap(struct vfio_device *vdev, struct vm_area_struct *vma);
+long vfio_mig_ioctl(struct vfio_device *vdev, unsigned int cmd,
+		    unsigned long arg);
+int vfio_mig_get_region_info_caps(struct vfio_device *vdev,
+				  struct vfio_region_info *info,
+				  struct vfio_info_cap *caps);
+
+/* For the driver's migration ops and data paths. */
 int vfio_mig_emit(struct vfio_mig_stream *s, u32 type, const void *p,
 		  u32 len);
 void vfio_mig_mem_dirty(struct vfio_mig_device *mig, u64 off, u64 len);
 void vfio_mig_log_dirty(struct vfio_mig_device *mig, u64 iova, u64 len);
 
-int vfio_mig_check_access(const struct vfio_mig_device *mig, loff_t pos,
-			  size_t count, bool write, unsigned int *index,
-			  u64 *off);
-ssize_t vfio_mig_rw(struct vfio_mig_device *mig, char __user *buf,
-		    size_t count, loff_t *ppos, bool write);
-struct vfio_region_info;
-struct vfio_info_cap;
-int vfio_mig_region_info(struct vfio_mig_device *mig,
-			 struct vfio_region_info *info,
-			 struct vfio_info_cap *caps);
-long vfio_mig_get_region_info(struct vfio_mig_device *mig,
-			      void __user *arg);
-
-/*
- * The v2 protocol (VFIO_DEVICE_FEATURE, QEMU >= 8.0): the driver's
- * vfio_migration_ops and vfio_log_ops call these.
+/**
+ * struct vfio_mig_pci_config - an emulated PCI configuration space
+ * @val: the current contents
+ * @wmask: per byte, the bits software may write
+ * @reset: the power-on contents, as vfio_mig_pci_config_seal() kept them
  */
-struct vfio_device;
-struct iova_bitmap;
-u32 vfio_mig_v2_flags(void);
-struct file *vfio_mig_v2_set_state(struct vfio_mig_device *mig,
-				   struct vfio_device *vdev, u32 new_state);
-int vfio_mig_v2_get_state(struct vfio_mig_device *mig, u32 *state);
-int vfio_mig_v2_get_data_size(struct vfio_mig_device *mig,
-			      unsigned long *stop_copy_length);
-int vfio_mig_v2_log_start(struct vfio_mig_device *mig, u64 *page_size);
-int vfio_mig_v2_log_stop(struct vfio_mig_device *mig);
-int vfio_mig_v2_log_read_and_clear(struct vfio_mig_device *mig,
-				   unsigned long iova, unsigned long length,
-				   struct iova_bitmap *dirty);
+struct vfio_mig_pci_config {
+	u8 val[256];
+	u8 wmask[256];
+	u8 reset[256];
+};
+
+void vfio_mig_pci_config_put(struct vfio_mig_pci_config *pc, unsigned int off,
+			     u32 val, unsigned int len, u32 wmask);
+void vfio_mig_pci_config_seal(struct vfio_mig_pci_config *pc);
+void vfio_mig_pci_config_reset(struct vfio_mig_pci_config *pc);
+void vfio_mig_pci_config_write(struct vfio_mig_pci_config *pc, u64 off,
+			       const void *buf, size_t count);
+int vfio_mig_pci_config_check(const struct vfio_mig_pci_config *pc,
+			      const void *rec, u32 len);
+u16 vfio_mig_pci_config_word(const struct vfio_mig_pci_config *pc,
+			     unsigned int off);
 
 #endif /* _LINUX_VFIO_MIG_H */

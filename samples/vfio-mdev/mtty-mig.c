@@ -70,9 +70,6 @@
 #define MTTYM_MSI_CAP		0x40
 #define MTTYM_IIR_FIFOS_ON	0xc0	/* IIR bits 6-7: FIFOs enabled */
 #define MTTYM_DATA_SECTION	SZ_1M	/* migration data section */
-#define MTTYM_UART_REC_LEN	(MTTYM_FIFO_SIZE + 11)
-#define MTTYM_IRQ_REC_LEN	2
-#define MTTYM_DMA_REC_LEN	48
 #define MTTYM_FEAT_DMA		BIT(0)
 
 static unsigned int mem_budget_mib = 1024;
@@ -102,14 +99,33 @@ struct mttym_dma {
 	u32 status;
 };
 
+/*
+ * The driver's records in the migration stream: little-endian, packed,
+ * their sizes fixed by the stream format (Documentation/mtty-mig.rst).
+ */
+struct mttym_uart_rec {
+	u8 fifo[MTTYM_FIFO_SIZE];	/* oldest byte first, zero-padded */
+	u8 count, ier, fcr, lcr, mcr, scr, dll, dlm;
+	u8 lsr_err, msr_delta, thre_pending;
+} __packed;
+static_assert(sizeof(struct mttym_uart_rec) == 27);
+
+struct mttym_irq_rec {
+	u8 intx_masked;
+	u8 irq_level;
+} __packed;
+static_assert(sizeof(struct mttym_irq_rec) == 2);
+
+struct mttym_dma_rec {
+	__le64 src, dst, len, pattern, count, status;
+} __packed;
+static_assert(sizeof(struct mttym_dma_rec) == 48);
+
 struct mttym_state {
-	struct vfio_device vdev;	/* must be first */
-	struct vfio_mig_device mig;
+	struct vfio_mig_device mig;	/* must be first */
 	const struct mttym_type *type;
 	struct mutex lock;
-	u8 cfg[MTTYM_CFG_SIZE];
-	u8 cfg_wmask[MTTYM_CFG_SIZE];
-	u8 cfg_reset[MTTYM_CFG_SIZE];	/* power-on config space */
+	struct vfio_mig_pci_config cfg;
 	struct mttym_uart uart[MTTYM_MAX_PORTS];
 	struct mttym_dma dma;
 	u8 *mem;
@@ -177,7 +193,7 @@ static u64 mttym_mem_free;
 
 static inline struct mttym_state *vdev_to_state(struct vfio_device *vdev)
 {
-	return container_of(vdev, struct mttym_state, vdev);
+	return container_of(vdev, struct mttym_state, mig.vdev);
 }
 
 static inline const struct mttym_type *to_mttym_type(struct mdev_type *mtype)
@@ -193,62 +209,50 @@ static inline struct mttym_state *mig_to_state(struct vfio_mig_device *mig)
 /* ---------------------------------------------------------------------- */
 /* Config space */
 
-static void cfg_put(struct mttym_state *st, unsigned int off, u32 val,
-		    unsigned int len, u32 wmask)
+/* Lay out the power-on config space, once. */
+static void mttym_cfg_layout(struct mttym_state *st)
 {
-	unsigned int i;
-
-	for (i = 0; i < len; i++) {
-		st->cfg[off + i] = val >> (8 * i);
-		st->cfg_wmask[off + i] = wmask >> (8 * i);
-	}
-}
-
-static void mttym_cfg_reset(struct mttym_state *st)
-{
+	struct vfio_mig_pci_config *pc = &st->cfg;
 	const struct mttym_type *t = st->type;
 	unsigned int i;
 
-	memset(st->cfg, 0, sizeof(st->cfg));
-	memset(st->cfg_wmask, 0, sizeof(st->cfg_wmask));
-
-	cfg_put(st, PCI_VENDOR_ID, MTTYM_PCI_VENDOR, 2, 0);
-	cfg_put(st, PCI_DEVICE_ID, MTTYM_PCI_DEVICE, 2, 0);
-	cfg_put(st, PCI_COMMAND, 0, 2,
+	vfio_mig_pci_config_put(pc, PCI_VENDOR_ID, MTTYM_PCI_VENDOR, 2, 0);
+	vfio_mig_pci_config_put(pc, PCI_DEVICE_ID, MTTYM_PCI_DEVICE, 2, 0);
+	vfio_mig_pci_config_put(pc, PCI_COMMAND, 0, 2,
 		PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
 		PCI_COMMAND_INTX_DISABLE);
-	cfg_put(st, PCI_STATUS, PCI_STATUS_CAP_LIST, 2, 0);
-	cfg_put(st, PCI_REVISION_ID, MTTYM_PCI_REVISION, 1, 0);
-	cfg_put(st, PCI_CLASS_PROG, MTTYM_PCI_CLASS, 3, 0);
-	cfg_put(st, PCI_HEADER_TYPE, PCI_HEADER_TYPE_NORMAL, 1, 0);
+	vfio_mig_pci_config_put(pc, PCI_STATUS, PCI_STATUS_CAP_LIST, 2, 0);
+	vfio_mig_pci_config_put(pc, PCI_REVISION_ID, MTTYM_PCI_REVISION, 1, 0);
+	vfio_mig_pci_config_put(pc, PCI_CLASS_PROG, MTTYM_PCI_CLASS, 3, 0);
+	vfio_mig_pci_config_put(pc, PCI_HEADER_TYPE, PCI_HEADER_TYPE_NORMAL, 1, 0);
 
 	/* UART BARs: I/O space, 8 ports each; bits 0-2 are not writable. */
 	for (i = 0; i < t->nr_ports; i++)
-		cfg_put(st, PCI_BASE_ADDRESS_0 + 4 * i,
+		vfio_mig_pci_config_put(pc, PCI_BASE_ADDRESS_0 + 4 * i,
 			PCI_BASE_ADDRESS_SPACE_IO, 4,
 			~(u32)(MTTYM_UART_SIZE - 1));
 	/* Device memory: 32-bit non-prefetchable MMIO. */
-	cfg_put(st, PCI_BASE_ADDRESS_2, PCI_BASE_ADDRESS_MEM_TYPE_32, 4,
+	vfio_mig_pci_config_put(pc, PCI_BASE_ADDRESS_2, PCI_BASE_ADDRESS_MEM_TYPE_32, 4,
 		~(u32)(t->mem_size - 1));
 	/* DMA engine registers: 32-bit non-prefetchable MMIO, 4 KiB. */
-	cfg_put(st, PCI_BASE_ADDRESS_3, PCI_BASE_ADDRESS_MEM_TYPE_32, 4,
+	vfio_mig_pci_config_put(pc, PCI_BASE_ADDRESS_3, PCI_BASE_ADDRESS_MEM_TYPE_32, 4,
 		~(u32)(MTTYM_DMA_BAR_SIZE - 1));
 
-	cfg_put(st, PCI_SUBSYSTEM_VENDOR_ID, MTTYM_PCI_VENDOR, 2, 0);
-	cfg_put(st, PCI_SUBSYSTEM_ID, t->nr_ports, 2, 0);
-	cfg_put(st, PCI_CAPABILITY_LIST, MTTYM_MSI_CAP, 1, 0);
-	cfg_put(st, PCI_INTERRUPT_LINE, 0, 1, 0xff);
-	cfg_put(st, PCI_INTERRUPT_PIN, 1, 1, 0);
+	vfio_mig_pci_config_put(pc, PCI_SUBSYSTEM_VENDOR_ID, MTTYM_PCI_VENDOR, 2, 0);
+	vfio_mig_pci_config_put(pc, PCI_SUBSYSTEM_ID, t->nr_ports, 2, 0);
+	vfio_mig_pci_config_put(pc, PCI_CAPABILITY_LIST, MTTYM_MSI_CAP, 1, 0);
+	vfio_mig_pci_config_put(pc, PCI_INTERRUPT_LINE, 0, 1, 0xff);
+	vfio_mig_pci_config_put(pc, PCI_INTERRUPT_PIN, 1, 1, 0);
 
 	/* MSI: one vector, 64-bit address; only the enable bit is writable. */
-	cfg_put(st, MTTYM_MSI_CAP + PCI_CAP_LIST_ID, PCI_CAP_ID_MSI, 1, 0);
-	cfg_put(st, MTTYM_MSI_CAP + PCI_CAP_LIST_NEXT, 0, 1, 0);
-	cfg_put(st, MTTYM_MSI_CAP + PCI_MSI_FLAGS, PCI_MSI_FLAGS_64BIT, 2,
+	vfio_mig_pci_config_put(pc, MTTYM_MSI_CAP + PCI_CAP_LIST_ID, PCI_CAP_ID_MSI, 1, 0);
+	vfio_mig_pci_config_put(pc, MTTYM_MSI_CAP + PCI_CAP_LIST_NEXT, 0, 1, 0);
+	vfio_mig_pci_config_put(pc, MTTYM_MSI_CAP + PCI_MSI_FLAGS, PCI_MSI_FLAGS_64BIT, 2,
 		PCI_MSI_FLAGS_ENABLE);
-	cfg_put(st, MTTYM_MSI_CAP + PCI_MSI_ADDRESS_LO, 0, 4, 0xfffffffc);
-	cfg_put(st, MTTYM_MSI_CAP + PCI_MSI_ADDRESS_HI, 0, 4, 0xffffffff);
-	cfg_put(st, MTTYM_MSI_CAP + PCI_MSI_DATA_64, 0, 2, 0xffff);
-	memcpy(st->cfg_reset, st->cfg, sizeof(st->cfg));
+	vfio_mig_pci_config_put(pc, MTTYM_MSI_CAP + PCI_MSI_ADDRESS_LO, 0, 4, 0xfffffffc);
+	vfio_mig_pci_config_put(pc, MTTYM_MSI_CAP + PCI_MSI_ADDRESS_HI, 0, 4, 0xffffffff);
+	vfio_mig_pci_config_put(pc, MTTYM_MSI_CAP + PCI_MSI_DATA_64, 0, 2, 0xffff);
+	vfio_mig_pci_config_seal(pc);
 }
 
 static int mttym_cfg_read(struct vfio_mig_device *mig, unsigned int index,
@@ -257,7 +261,7 @@ static int mttym_cfg_read(struct vfio_mig_device *mig, unsigned int index,
 	struct mttym_state *st = mig_to_state(mig);
 
 	mutex_lock(&st->lock);
-	memcpy(buf, st->cfg + off, count);
+	memcpy(buf, st->cfg.val + off, count);
 	mutex_unlock(&st->lock);
 	return 0;
 }
@@ -268,15 +272,9 @@ static int mttym_cfg_write(struct vfio_mig_device *mig, unsigned int index,
 			   u64 off, const void *buf, size_t count)
 {
 	struct mttym_state *st = mig_to_state(mig);
-	const u8 *src = buf;
-	size_t i;
 
 	mutex_lock(&st->lock);
-	for (i = 0; i < count; i++) {
-		u8 m = st->cfg_wmask[off + i];
-
-		st->cfg[off + i] = (st->cfg[off + i] & ~m) | (src[i] & m);
-	}
+	vfio_mig_pci_config_write(&st->cfg, off, buf, count);
 	/* INTx disable may have changed. */
 	mttym_update_irq(st);
 	mutex_unlock(&st->lock);
@@ -323,7 +321,7 @@ static void mttym_update_irq(struct mttym_state *st)
 			vfio_mig_eventfd_signal(st->msi_trigger);
 		return;
 	}
-	cmd = st->cfg[PCI_COMMAND] | st->cfg[PCI_COMMAND + 1] << 8;
+	cmd = vfio_mig_pci_config_word(&st->cfg, PCI_COMMAND);
 	if (st->intx_trigger && level && !st->intx_masked &&
 	    !(cmd & PCI_COMMAND_INTX_DISABLE)) {
 		st->intx_masked = true;
@@ -628,7 +626,7 @@ static u32 mttym_dma_run(struct mttym_state *st, u32 op)
 
 		switch (op) {
 		case MTTYM_DMA_OP_TO_DEV:
-			ret = vfio_dma_rw(&st->vdev, d->src + done, buf, n,
+			ret = vfio_dma_rw(&st->mig.vdev, d->src + done, buf, n,
 					  false);
 			if (!ret) {
 				memcpy(st->mem + d->dst + done, buf, n);
@@ -639,7 +637,7 @@ static u32 mttym_dma_run(struct mttym_state *st, u32 op)
 			memcpy(buf, st->mem + d->src + done, n);
 			fallthrough;
 		case MTTYM_DMA_OP_FILL:
-			ret = vfio_dma_rw(&st->vdev, d->dst + done, buf, n,
+			ret = vfio_dma_rw(&st->mig.vdev, d->dst + done, buf, n,
 					  true);
 			/*
 			 * vfio_dma_rw() goes mapping by mapping: a write that
@@ -725,7 +723,7 @@ static void mttym_reset_locked(struct mttym_state *st)
 	unsigned int i;
 
 	lockdep_assert_held(&st->lock);
-	mttym_cfg_reset(st);
+	vfio_mig_pci_config_reset(&st->cfg);
 	for (i = 0; i < MTTYM_MAX_PORTS; i++)
 		uart_reset(&st->uart[i]);
 	memset(st->mem, 0, st->type->mem_size);
@@ -745,25 +743,23 @@ static void mttym_put_trigger(struct eventfd_ctx **ctx)
 /*
  * The device keeps its state across close and open, like a card that stays
  * powered while no one holds it: only VFIO_DEVICE_RESET (or removal)
- * returns it to power-on state.  A migration session never spans opens.
+ * returns it to power-on state.  The engine ends migration sessions at
+ * open and close before calling these.
  */
-static int mttym_open_device(struct vfio_device *vdev)
+static int mttym_open(struct vfio_mig_device *mig)
 {
-	struct mttym_state *st = vdev_to_state(vdev);
+	struct mttym_state *st = mig_to_state(mig);
 
-	vfio_mig_reset(&st->mig);
 	mutex_lock(&st->lock);
 	st->open = true;
 	mutex_unlock(&st->lock);
 	return 0;
 }
 
-static void mttym_close_device(struct vfio_device *vdev)
+static void mttym_close(struct vfio_mig_device *mig)
 {
-	struct mttym_state *st = vdev_to_state(vdev);
+	struct mttym_state *st = mig_to_state(mig);
 
-	/* A migration session never outlives the open. */
-	vfio_mig_reset(&st->mig);
 	mutex_lock(&st->lock);
 	st->open = false;
 	mttym_put_trigger(&st->intx_trigger);
@@ -818,93 +814,89 @@ static void mttym_unquiesce(struct vfio_mig_device *mig)
 	mutex_unlock(&st->lock);
 }
 
-static void put_le64(u8 *p, u64 v)
-{
-	put_unaligned_le64(v, p);
-}
-
-static void uart_save(const struct mttym_uart *u, u8 *p)
+static void uart_save(const struct mttym_uart *u, struct mttym_uart_rec *r)
 {
 	unsigned int i;
 
-	memset(p, 0, MTTYM_UART_REC_LEN);
+	memset(r, 0, sizeof(*r));
 	for (i = 0; i < u->count; i++)
-		p[i] = u->fifo[(u->head + i) % MTTYM_FIFO_SIZE];
-	p[16] = u->count;
-	p[17] = u->ier;
-	p[18] = u->fcr;
-	p[19] = u->lcr;
-	p[20] = u->mcr;
-	p[21] = u->scr;
-	p[22] = u->dll;
-	p[23] = u->dlm;
-	p[24] = u->lsr_err;
-	p[25] = u->msr_delta;
-	p[26] = u->thre_pending;
+		r->fifo[i] = u->fifo[(u->head + i) % MTTYM_FIFO_SIZE];
+	r->count = u->count;
+	r->ier = u->ier;
+	r->fcr = u->fcr;
+	r->lcr = u->lcr;
+	r->mcr = u->mcr;
+	r->scr = u->scr;
+	r->dll = u->dll;
+	r->dlm = u->dlm;
+	r->lsr_err = u->lsr_err;
+	r->msr_delta = u->msr_delta;
+	r->thre_pending = u->thre_pending;
 }
 
-static int uart_check(const u8 *p)
+static int uart_check(const struct mttym_uart_rec *r)
 {
-	unsigned int i, count = p[16];
-	u8 fcr = p[18];
-	unsigned int cap = (fcr & UART_FCR_ENABLE_FIFO) ? MTTYM_FIFO_SIZE : 1;
+	unsigned int i;
+	unsigned int cap = (r->fcr & UART_FCR_ENABLE_FIFO) ? MTTYM_FIFO_SIZE : 1;
 
-	if (count > cap || p[17] & ~0x0f ||
-	    fcr & ~(UART_FCR_ENABLE_FIFO | UART_FCR_DMA_SELECT |
-		    UART_FCR_TRIGGER_MASK) ||
-	    p[20] & ~0x1f || p[24] & ~UART_LSR_OE || p[25] & ~0x0f ||
-	    p[26] > 1)
+	if (r->count > cap || r->ier & ~0x0f ||
+	    r->fcr & ~(UART_FCR_ENABLE_FIFO | UART_FCR_DMA_SELECT |
+		       UART_FCR_TRIGGER_MASK) ||
+	    r->mcr & ~0x1f || r->lsr_err & ~UART_LSR_OE ||
+	    r->msr_delta & ~0x0f || r->thre_pending > 1)
 		return -EINVAL;
-	for (i = count; i < MTTYM_FIFO_SIZE; i++)
-		if (p[i])
+	for (i = r->count; i < MTTYM_FIFO_SIZE; i++)
+		if (r->fifo[i])
 			return -EINVAL;
 	return 0;
 }
 
-static void uart_load(struct mttym_uart *u, const u8 *p)
+static void uart_load(struct mttym_uart *u, const struct mttym_uart_rec *r)
 {
 	uart_reset(u);
-	memcpy(u->fifo, p, MTTYM_FIFO_SIZE);
-	u->count = p[16];
-	u->ier = p[17];
-	u->fcr = p[18];
-	u->lcr = p[19];
-	u->mcr = p[20];
-	u->scr = p[21];
-	u->dll = p[22];
-	u->dlm = p[23];
-	u->lsr_err = p[24];
-	u->msr_delta = p[25];
-	u->thre_pending = p[26];
+	memcpy(u->fifo, r->fifo, MTTYM_FIFO_SIZE);
+	u->count = r->count;
+	u->ier = r->ier;
+	u->fcr = r->fcr;
+	u->lcr = r->lcr;
+	u->mcr = r->mcr;
+	u->scr = r->scr;
+	u->dll = r->dll;
+	u->dlm = r->dlm;
+	u->lsr_err = r->lsr_err;
+	u->msr_delta = r->msr_delta;
+	u->thre_pending = r->thre_pending;
 }
 
 static int mttym_save_state(struct vfio_mig_device *mig,
 			    struct vfio_mig_stream *s)
 {
 	struct mttym_state *st = mig_to_state(mig);
-	u8 uart[MTTYM_MAX_PORTS][MTTYM_UART_REC_LEN];
-	u8 cfg[MTTYM_CFG_SIZE], irq[MTTYM_IRQ_REC_LEN], dma[MTTYM_DMA_REC_LEN];
+	struct mttym_uart_rec uart[MTTYM_MAX_PORTS];
+	u8 cfg[MTTYM_CFG_SIZE];
+	struct mttym_irq_rec irq;
+	struct mttym_dma_rec dma;
 	unsigned int i;
 
 	mutex_lock(&st->lock);
-	memcpy(cfg, st->cfg, sizeof(cfg));
+	memcpy(cfg, st->cfg.val, sizeof(cfg));
 	for (i = 0; i < st->type->nr_ports; i++)
-		uart_save(&st->uart[i], uart[i]);
-	irq[0] = st->intx_masked;
-	irq[1] = st->irq_level;
-	put_le64(dma, st->dma.src);
-	put_le64(dma + 8, st->dma.dst);
-	put_le64(dma + 16, st->dma.len);
-	put_le64(dma + 24, st->dma.pattern);
-	put_le64(dma + 32, st->dma.count);
-	put_le64(dma + 40, st->dma.status);
+		uart_save(&st->uart[i], &uart[i]);
+	irq.intx_masked = st->intx_masked;
+	irq.irq_level = st->irq_level;
+	dma.src = cpu_to_le64(st->dma.src);
+	dma.dst = cpu_to_le64(st->dma.dst);
+	dma.len = cpu_to_le64(st->dma.len);
+	dma.pattern = cpu_to_le64(st->dma.pattern);
+	dma.count = cpu_to_le64(st->dma.count);
+	dma.status = cpu_to_le64(st->dma.status);
 	mutex_unlock(&st->lock);
 
 	vfio_mig_emit(s, MTTYM_REC_CONFIG, cfg, sizeof(cfg));
 	for (i = 0; i < st->type->nr_ports; i++)
-		vfio_mig_emit(s, MTTYM_REC_UART0 + i, uart[i], sizeof(uart[i]));
-	vfio_mig_emit(s, MTTYM_REC_IRQ, irq, sizeof(irq));
-	return vfio_mig_emit(s, MTTYM_REC_DMA, dma, sizeof(dma));
+		vfio_mig_emit(s, MTTYM_REC_UART0 + i, &uart[i], sizeof(uart[i]));
+	vfio_mig_emit(s, MTTYM_REC_IRQ, &irq, sizeof(irq));
+	return vfio_mig_emit(s, MTTYM_REC_DMA, &dma, sizeof(dma));
 }
 
 /* Everything a record could carry is checked here, before any use. */
@@ -912,37 +904,31 @@ static int mttym_check_record(struct vfio_mig_device *mig, u32 type,
 			      const void *p, u32 len)
 {
 	struct mttym_state *st = mig_to_state(mig);
-	const u8 *b = p;
-	unsigned int i;
-	int ret = 0;
+	const struct mttym_irq_rec *irq = p;
+	const struct mttym_dma_rec *dma = p;
+	int ret;
 
 	switch (type) {
 	case MTTYM_REC_CONFIG:
-		if (len != MTTYM_CFG_SIZE)
-			return -EINVAL;
 		/* Bits the device does not let software write must match. */
 		mutex_lock(&st->lock);
-		for (i = 0; i < MTTYM_CFG_SIZE; i++) {
-			u8 fixed = ~st->cfg_wmask[i];
-
-			if ((b[i] & fixed) != (st->cfg_reset[i] & fixed))
-				ret = -EINVAL;
-		}
+		ret = vfio_mig_pci_config_check(&st->cfg, p, len);
 		mutex_unlock(&st->lock);
 		return ret;
 	case MTTYM_REC_UART0:
 	case MTTYM_REC_UART1:
-		if (len != MTTYM_UART_REC_LEN ||
+		if (len != sizeof(struct mttym_uart_rec) ||
 		    type - MTTYM_REC_UART0 >= st->type->nr_ports)
 			return -EINVAL;
-		return uart_check(b);
+		return uart_check(p);
 	case MTTYM_REC_IRQ:
-		if (len != MTTYM_IRQ_REC_LEN || b[0] > 1 || b[1] > 1)
+		if (len != sizeof(*irq) || irq->intx_masked > 1 ||
+		    irq->irq_level > 1)
 			return -EINVAL;
 		return 0;
 	case MTTYM_REC_DMA:
-		if (len != MTTYM_DMA_REC_LEN ||
-		    get_unaligned_le64(b + 40) > MTTYM_DMA_ERROR)
+		if (len != sizeof(*dma) ||
+		    le64_to_cpu(dma->status) > MTTYM_DMA_ERROR)
 			return -EINVAL;
 		return 0;
 	}
@@ -953,28 +939,29 @@ static void mttym_load_record(struct vfio_mig_device *mig, u32 type,
 			      const void *p, u32 len)
 {
 	struct mttym_state *st = mig_to_state(mig);
-	const u8 *b = p;
+	const struct mttym_irq_rec *irq = p;
+	const struct mttym_dma_rec *dma = p;
 
 	mutex_lock(&st->lock);
 	switch (type) {
 	case MTTYM_REC_CONFIG:
-		memcpy(st->cfg, b, MTTYM_CFG_SIZE);
+		memcpy(st->cfg.val, p, MTTYM_CFG_SIZE);
 		break;
 	case MTTYM_REC_UART0:
 	case MTTYM_REC_UART1:
-		uart_load(&st->uart[type - MTTYM_REC_UART0], b);
+		uart_load(&st->uart[type - MTTYM_REC_UART0], p);
 		break;
 	case MTTYM_REC_IRQ:
-		st->intx_masked = b[0];
-		st->irq_level = b[1];
+		st->intx_masked = irq->intx_masked;
+		st->irq_level = irq->irq_level;
 		break;
 	case MTTYM_REC_DMA:
-		st->dma.src = get_unaligned_le64(b);
-		st->dma.dst = get_unaligned_le64(b + 8);
-		st->dma.len = get_unaligned_le64(b + 16);
-		st->dma.pattern = get_unaligned_le64(b + 24);
-		st->dma.count = get_unaligned_le64(b + 32);
-		st->dma.status = get_unaligned_le64(b + 40);
+		st->dma.src = le64_to_cpu(dma->src);
+		st->dma.dst = le64_to_cpu(dma->dst);
+		st->dma.len = le64_to_cpu(dma->len);
+		st->dma.pattern = le64_to_cpu(dma->pattern);
+		st->dma.count = le64_to_cpu(dma->count);
+		st->dma.status = le64_to_cpu(dma->status);
 		break;
 	}
 	mutex_unlock(&st->lock);
@@ -1009,77 +996,6 @@ static void mttym_mem_copy_in(struct vfio_mig_device *mig, u64 off,
 	mutex_unlock(&st->lock);
 }
 
-static const struct vfio_mig_ops mttym_mig_ops = {
-	.identity = mttym_identity,
-	.quiesce = mttym_quiesce,
-	.unquiesce = mttym_unquiesce,
-	.save_state = mttym_save_state,
-	.check_record = mttym_check_record,
-	.load_record = mttym_load_record,
-	.reset = mttym_mig_reset,
-	.mem_read = mttym_mem_copy_out,
-	.mem_write = mttym_mem_copy_in,
-};
-
-/*
- * The v2 protocol (QEMU >= 8.0) and device DMA logging: the engine does
- * the work; these adapt the vfio core's callbacks.
- */
-static struct file *mttym_set_mig_state(struct vfio_device *vdev,
-					enum vfio_device_mig_state new_state)
-{
-	return vfio_mig_v2_set_state(&vdev_to_state(vdev)->mig, vdev,
-				     new_state);
-}
-
-static int mttym_get_mig_state(struct vfio_device *vdev,
-			       enum vfio_device_mig_state *state)
-{
-	u32 s;
-
-	vfio_mig_v2_get_state(&vdev_to_state(vdev)->mig, &s);
-	*state = s;
-	return 0;
-}
-
-static int __maybe_unused mttym_get_data_size(struct vfio_device *vdev,
-					      unsigned long *len)
-{
-	return vfio_mig_v2_get_data_size(&vdev_to_state(vdev)->mig, len);
-}
-
-static const struct vfio_migration_ops mttym_v2_ops = {
-	.migration_set_state = mttym_set_mig_state,
-	.migration_get_state = mttym_get_mig_state,
-	VFIO_MIG_DATA_SIZE_OP(mttym_get_data_size)
-};
-
-static int mttym_log_start(struct vfio_device *vdev,
-			   struct rb_root_cached *ranges, u32 nnodes,
-			   u64 *page_size)
-{
-	return vfio_mig_v2_log_start(&vdev_to_state(vdev)->mig, page_size);
-}
-
-static int mttym_log_stop(struct vfio_device *vdev)
-{
-	return vfio_mig_v2_log_stop(&vdev_to_state(vdev)->mig);
-}
-
-static int mttym_log_read_and_clear(struct vfio_device *vdev,
-				    unsigned long iova, unsigned long length,
-				    struct iova_bitmap *dirty)
-{
-	return vfio_mig_v2_log_read_and_clear(&vdev_to_state(vdev)->mig,
-					      iova, length, dirty);
-}
-
-static const struct vfio_log_ops mttym_log_ops = {
-	.log_start = mttym_log_start,
-	.log_stop = mttym_log_stop,
-	.log_read_and_clear = mttym_log_read_and_clear,
-};
-
 /* ---------------------------------------------------------------------- */
 /* ioctls */
 
@@ -1092,21 +1008,6 @@ static int mttym_num_irqs(unsigned int index)
 	default:
 		return 0;
 	}
-}
-
-static long mttym_get_info(struct mttym_state *st, void __user *arg)
-{
-	unsigned long minsz = offsetofend(struct vfio_device_info, num_irqs);
-	struct vfio_device_info info;
-
-	if (copy_from_user(&info, arg, minsz))
-		return -EFAULT;
-	if (info.argsz < minsz)
-		return -EINVAL;
-	info.flags = VFIO_DEVICE_FLAGS_PCI | VFIO_DEVICE_FLAGS_RESET;
-	info.num_regions = st->mig.num_regions;
-	info.num_irqs = VFIO_PCI_NUM_IRQS;
-	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
 }
 
 static long mttym_get_irq_info(void __user *arg)
@@ -1226,55 +1127,36 @@ static long mttym_set_irqs(struct mttym_state *st, void __user *arg)
 	return ret;
 }
 
-static long mttym_ioctl(struct vfio_device *vdev, unsigned int cmd,
+/* The ioctls the engine leaves to the driver: the IRQ ones. */
+static long mttym_ioctl(struct vfio_mig_device *mig, unsigned int cmd,
 			unsigned long arg)
 {
-	struct mttym_state *st = vdev_to_state(vdev);
+	struct mttym_state *st = mig_to_state(mig);
 	void __user *uarg = (void __user *)arg;
 
 	switch (cmd) {
-	case VFIO_DEVICE_GET_INFO:
-		return mttym_get_info(st, uarg);
-	case VFIO_DEVICE_GET_REGION_INFO:
-		return vfio_mig_get_region_info(&st->mig, uarg);
 	case VFIO_DEVICE_GET_IRQ_INFO:
 		return mttym_get_irq_info(uarg);
 	case VFIO_DEVICE_SET_IRQS:
 		return mttym_set_irqs(st, uarg);
-	case VFIO_DEVICE_RESET:
-		vfio_mig_reset(&st->mig);
-		mutex_lock(&st->lock);
-		mttym_reset_locked(st);
-		mutex_unlock(&st->lock);
-		return 0;
 	}
 	return -ENOTTY;
 }
 
-static ssize_t mttym_read(struct vfio_device *vdev, char __user *buf,
-			  size_t count, loff_t *ppos)
-{
-	return vfio_mig_rw(&vdev_to_state(vdev)->mig, buf, count, ppos, false);
-}
-
-static ssize_t mttym_write(struct vfio_device *vdev, const char __user *buf,
-			   size_t count, loff_t *ppos)
-{
-	return vfio_mig_rw(&vdev_to_state(vdev)->mig, (char __user *)buf,
-			   count, ppos, true);
-}
-
-static int __maybe_unused mttym_region_info(struct vfio_device *vdev,
-					    struct vfio_region_info *info,
-					    struct vfio_info_cap *caps)
-{
-	return vfio_mig_region_info(&vdev_to_state(vdev)->mig, info, caps);
-}
-
-static int mttym_mmap(struct vfio_device *vdev, struct vm_area_struct *vma)
-{
-	return vfio_mig_mmap(&vdev_to_state(vdev)->mig, vma);
-}
+static const struct vfio_mig_ops mttym_mig_ops = {
+	.identity = mttym_identity,
+	.quiesce = mttym_quiesce,
+	.unquiesce = mttym_unquiesce,
+	.save_state = mttym_save_state,
+	.check_record = mttym_check_record,
+	.load_record = mttym_load_record,
+	.reset = mttym_mig_reset,
+	.mem_read = mttym_mem_copy_out,
+	.mem_write = mttym_mem_copy_in,
+	.open = mttym_open,
+	.close = mttym_close,
+	.ioctl = mttym_ioctl,
+};
 
 /* ---------------------------------------------------------------------- */
 /*
@@ -1487,12 +1369,13 @@ static int mttym_init_dev(struct vfio_device *vdev)
 		return -ENOSPC;
 	st->mem = vzalloc(t->mem_size);
 	if (!st->mem) {
-		mttym_pool_give(t);
-		return -ENOMEM;
+		ret = -ENOMEM;
+		goto err_pool;
 	}
 	st->type = t;
 	mutex_init(&st->lock);
 	mttym_init_regions(st);
+	mttym_cfg_layout(st);
 	mig_cfg = (struct vfio_mig_config) {
 		.ops = &mttym_mig_ops,
 		.data_size = MTTYM_DATA_SECTION,
@@ -1506,20 +1389,19 @@ static int mttym_init_dev(struct vfio_device *vdev)
 		.max_record = MTTYM_CFG_SIZE,
 	};
 	ret = vfio_mig_init(&st->mig, &mig_cfg);
-	if (ret) {
-		mutex_destroy(&st->lock);
-		vfree(st->mem);
-		mttym_pool_give(t);
-		return ret;
-	}
-	vdev->migration_flags = vfio_mig_v2_flags();
-	vdev->mig_ops = &mttym_v2_ops;
-	if (VFIO_MIG_HAVE_DMA_LOGGING)
-		vdev->log_ops = &mttym_log_ops;
+	if (ret)
+		goto err_mem;
 	mutex_lock(&st->lock);
 	mttym_reset_locked(st);
 	mutex_unlock(&st->lock);
 	return 0;
+
+err_mem:
+	mutex_destroy(&st->lock);
+	vfree(st->mem);
+err_pool:
+	mttym_pool_give(t);
+	return ret;
 }
 
 static void mttym_release_dev(struct vfio_device *vdev)
@@ -1538,13 +1420,13 @@ static const struct vfio_device_ops mttym_dev_ops = {
 	.name = "vfio-mtty-mig",
 	.init = mttym_init_dev,
 	.release = mttym_release_dev,
-	.open_device = mttym_open_device,
-	.close_device = mttym_close_device,
-	.read = mttym_read,
-	.write = mttym_write,
-	.mmap = mttym_mmap,
-	.ioctl = mttym_ioctl,
-	VFIO_MIG_REGION_INFO_OP(mttym_region_info)
+	.open_device = vfio_mig_open_device,
+	.close_device = vfio_mig_close_device,
+	.read = vfio_mig_read,
+	.write = vfio_mig_write,
+	.mmap = vfio_mig_mmap,
+	.ioctl = vfio_mig_ioctl,
+	VFIO_MIG_REGION_INFO_OP(vfio_mig_get_region_info_caps)
 	VFIO_MIG_IOMMUFD_OPS
 };
 
@@ -1562,19 +1444,20 @@ static int mttym_probe(struct mdev_device *mdev)
 	struct mttym_state *st;
 	int ret;
 
-	st = vfio_alloc_device(mttym_state, vdev, &mdev->dev, &mttym_dev_ops);
+	st = vfio_alloc_device(mttym_state, mig.vdev, &mdev->dev,
+			       &mttym_dev_ops);
 	if (IS_ERR(st))
 		return PTR_ERR(st);
-	ret = vfio_assign_device_set(&st->vdev, &st->vdev);
+	ret = vfio_assign_device_set(&st->mig.vdev, &st->mig.vdev);
 	if (ret) {
-		vfio_put_device(&st->vdev);
+		vfio_put_device(&st->mig.vdev);
 		return ret;
 	}
 	dev_set_drvdata(&mdev->dev, st);
 	ret = sysfs_create_group(&mdev->dev.kobj, &mttym_traffic_group);
 	if (ret)
 		goto err_put;
-	ret = vfio_register_emulated_iommu_dev(&st->vdev);
+	ret = vfio_register_emulated_iommu_dev(&st->mig.vdev);
 	if (ret)
 		goto err_group;
 	return 0;
@@ -1583,7 +1466,7 @@ err_group:
 	sysfs_remove_group(&mdev->dev.kobj, &mttym_traffic_group);
 err_put:
 	dev_set_drvdata(&mdev->dev, NULL);
-	vfio_put_device(&st->vdev);
+	vfio_put_device(&st->mig.vdev);
 	return ret;
 }
 
@@ -1593,8 +1476,8 @@ static void mttym_remove(struct mdev_device *mdev)
 
 	/* Waits for the traffic files' callers; none come after. */
 	sysfs_remove_group(&mdev->dev.kobj, &mttym_traffic_group);
-	vfio_unregister_group_dev(&st->vdev);
-	vfio_put_device(&st->vdev);
+	vfio_unregister_group_dev(&st->mig.vdev);
+	vfio_put_device(&st->mig.vdev);
 }
 
 static unsigned int mttym_get_available(struct mdev_type *mtype)

@@ -2,32 +2,34 @@
 /*
  * vfio-mig engine: dirty tracking.  Three logs live here:
  *
- *  - the device-memory log (mig->mem_dirty), one bit per page of device
+ *  - the device-memory log (core->mem_dirty), one bit per page of device
  *    memory, set by the driver's write paths through vfio_mig_mem_dirty()
  *    and consumed by the save stream (vfio_mig_stream.c);
  *  - two guest-page logs, one bit per guest pfn the device wrote by DMA,
- *    set through vfio_mig_log_dirty(): the session log (mig->session_log),
+ *    set through vfio_mig_log_dirty(): the session log (core->session_log),
  *    which lives exactly as long as a save session and answers the region's
- *    dirty_pfns queries, and the DMA log (mig->dma_log), which v2 device
+ *    dirty_pfns queries, and the DMA log (core->dma_log), which v2 device
  *    DMA logging starts, reports and stops.  The two never share bits: a
  *    report on one never clears a page the other has yet to report.  Each
  *    is sparse: an xarray of bitmap pages, each covering 32768 pfns,
  *    allocated only where the device wrote, so its size follows what was
  *    dirtied, never the IOVA space.
  *
+ * The logs know no front-end: the vfio-mig region's queries and the v2
+ * front-end's DMA logging call the functions at the end.
+ *
  * Copyright (c) 2026 The vfio-mig authors
  *
  * Locking (the hierarchy: Documentation/vfio-migration.rst, "Locking"):
- *   mig->lock       held by the session side (start, stop, queries).
- *   mig->track_lock (spinlock) protects the mem_dirty pointer against the
- *                   driver's write paths; bits themselves are atomic.
- *   mig->log_lock   (mutex) protects both guest-page logs.  Taken by
- *                   driver DMA paths under the driver's lock, by queries
- *                   under mig->lock, and alone by DMA logging.
+ *   core->lock       held by the session side (start, stop, queries).
+ *   core->track_lock (spinlock) protects the mem_dirty pointer against
+ *                    the driver's write paths; bits themselves are atomic.
+ *   core->log_lock   (mutex) protects both guest-page logs.  Taken by
+ *                    driver DMA paths under the driver's lock, by queries
+ *                    under core->lock, and alone by DMA logging.
  */
 
 #include <linux/bitmap.h>
-#include <linux/iova_bitmap.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/xarray.h>
@@ -36,27 +38,27 @@
 
 #define LOG_PFNS_PER_PAGE	(PAGE_SIZE * BITS_PER_BYTE)
 
-static u64 mem_pages(const struct vfio_mig_device *mig)
+static u64 mem_pages(const struct vfio_mig_core *core)
 {
-	return mig->cfg.mem_size >> PAGE_SHIFT;
+	return core->cfg.mem_size >> PAGE_SHIFT;
 }
 
-void vfio_mig_log_init(struct vfio_mig_device *mig)
+void vfio_mig_log_init(struct vfio_mig_core *core)
 {
-	spin_lock_init(&mig->track_lock);
-	mutex_init(&mig->log_lock);
-	xa_init(&mig->session_log.pages);
-	xa_init(&mig->dma_log.pages);
+	spin_lock_init(&core->track_lock);
+	mutex_init(&core->log_lock);
+	xa_init(&core->session_log.pages);
+	xa_init(&core->dma_log.pages);
 }
 
 /* Turn @log on (empty) or off (freed). */
-static void log_switch(struct vfio_mig_device *mig, struct vfio_mig_log *log,
+static void log_switch(struct vfio_mig_core *core, struct vfio_mig_log *log,
 		       bool on)
 {
 	unsigned long index;
 	void *page;
 
-	lockdep_assert_held(&mig->log_lock);
+	lockdep_assert_held(&core->log_lock);
 	xa_for_each(&log->pages, index, page)
 		free_page((unsigned long)page);
 	xa_destroy(&log->pages);
@@ -68,52 +70,50 @@ static void log_switch(struct vfio_mig_device *mig, struct vfio_mig_log *log,
  * Start both logs: every device-memory page counts as dirty (all of it is
  * still to be sent) and the guest-page log starts empty.
  */
-int vfio_mig_track_start(struct vfio_mig_device *mig)
+int vfio_mig_track_start(struct vfio_mig_core *core)
 {
 	unsigned long *bits = NULL;
-	u64 n = mem_pages(mig);
+	u64 n = mem_pages(core);
 
-	lockdep_assert_held(&mig->lock);
+	lockdep_assert_held(&core->lock);
 	if (n) {
 		bits = bitmap_zalloc(n, GFP_KERNEL_ACCOUNT);
 		if (!bits)
 			return -ENOMEM;
 		bitmap_fill(bits, n);
 	}
-	spin_lock_irq(&mig->track_lock);
-	mig->mem_dirty = bits;
-	spin_unlock_irq(&mig->track_lock);
+	spin_lock_irq(&core->track_lock);
+	core->mem_dirty = bits;
+	spin_unlock_irq(&core->track_lock);
 
-	mutex_lock(&mig->log_lock);
-	log_switch(mig, &mig->session_log, true);
-	mutex_unlock(&mig->log_lock);
-	mig->query = false;
+	mutex_lock(&core->log_lock);
+	log_switch(core, &core->session_log, true);
+	mutex_unlock(&core->log_lock);
 	return 0;
 }
 
-void vfio_mig_track_stop(struct vfio_mig_device *mig)
+void vfio_mig_track_stop(struct vfio_mig_core *core)
 {
 	unsigned long *bits;
 
-	lockdep_assert_held(&mig->lock);
-	spin_lock_irq(&mig->track_lock);
-	bits = mig->mem_dirty;
-	mig->mem_dirty = NULL;
-	spin_unlock_irq(&mig->track_lock);
+	lockdep_assert_held(&core->lock);
+	spin_lock_irq(&core->track_lock);
+	bits = core->mem_dirty;
+	core->mem_dirty = NULL;
+	spin_unlock_irq(&core->track_lock);
 	bitmap_free(bits);
 
-	mutex_lock(&mig->log_lock);
-	log_switch(mig, &mig->session_log, false);
-	mutex_unlock(&mig->log_lock);
-	mig->query = false;
+	mutex_lock(&core->log_lock);
+	log_switch(core, &core->session_log, false);
+	mutex_unlock(&core->log_lock);
 }
 
-u64 vfio_mig_mem_dirty_count(struct vfio_mig_device *mig)
+u64 vfio_mig_mem_dirty_count(struct vfio_mig_core *core)
 {
-	lockdep_assert_held(&mig->lock);
-	if (!mig->mem_dirty)
+	lockdep_assert_held(&core->lock);
+	if (!core->mem_dirty)
 		return 0;
-	return bitmap_weight(mig->mem_dirty, mem_pages(mig));
+	return bitmap_weight(core->mem_dirty, mem_pages(core));
 }
 
 /**
@@ -128,22 +128,23 @@ u64 vfio_mig_mem_dirty_count(struct vfio_mig_device *mig)
  */
 void vfio_mig_mem_dirty(struct vfio_mig_device *mig, u64 off, u64 len)
 {
+	struct vfio_mig_core *core = mig->core;
 	u64 first, last, end;
 	unsigned long flags;
 
 	if (!len || check_add_overflow(off, len, &end) ||
-	    end > mig->cfg.mem_size)
+	    end > core->cfg.mem_size)
 		return;
 	first = off >> PAGE_SHIFT;
 	last = (end - 1) >> PAGE_SHIFT;
-	spin_lock_irqsave(&mig->track_lock, flags);
-	if (mig->mem_dirty) {
+	spin_lock_irqsave(&core->track_lock, flags);
+	if (core->mem_dirty) {
 		if (first == last)
-			set_bit(first, mig->mem_dirty);
+			set_bit(first, core->mem_dirty);
 		else
-			bitmap_set(mig->mem_dirty, first, last - first + 1);
+			bitmap_set(core->mem_dirty, first, last - first + 1);
 	}
-	spin_unlock_irqrestore(&mig->track_lock, flags);
+	spin_unlock_irqrestore(&core->track_lock, flags);
 }
 EXPORT_SYMBOL_GPL(vfio_mig_mem_dirty);
 
@@ -186,17 +187,18 @@ static void log_set(struct vfio_mig_log *log, u64 pfn, u64 last)
  */
 void vfio_mig_log_dirty(struct vfio_mig_device *mig, u64 iova, u64 len)
 {
+	struct vfio_mig_core *core = mig->core;
 	u64 end;
 
 	if (!len || check_add_overflow(iova, len - 1, &end))
 		return;
-	mutex_lock(&mig->log_lock);
-	if (mig->session_log.on)
-		log_set(&mig->session_log, iova >> PAGE_SHIFT,
+	mutex_lock(&core->log_lock);
+	if (core->session_log.on)
+		log_set(&core->session_log, iova >> PAGE_SHIFT,
 			end >> PAGE_SHIFT);
-	if (mig->dma_log.on)
-		log_set(&mig->dma_log, iova >> PAGE_SHIFT, end >> PAGE_SHIFT);
-	mutex_unlock(&mig->log_lock);
+	if (core->dma_log.on)
+		log_set(&core->dma_log, iova >> PAGE_SHIFT, end >> PAGE_SHIFT);
+	mutex_unlock(&core->log_lock);
 }
 EXPORT_SYMBOL_GPL(vfio_mig_log_dirty);
 
@@ -204,14 +206,14 @@ EXPORT_SYMBOL_GPL(vfio_mig_log_dirty);
  * Report and clear the logged pfns of @log in [@start, @end): @fn is
  * called for each, with the log lock held.  -EIO if the log lost pages.
  */
-static int log_take(struct vfio_mig_device *mig, struct vfio_mig_log *log,
+static int log_take(struct vfio_mig_core *core, struct vfio_mig_log *log,
 		    u64 start, u64 end, void (*fn)(void *arg, u64 pfn),
 		    void *arg)
 {
 	unsigned long index, *bits;
 	u64 pfn;
 
-	lockdep_assert_held(&mig->log_lock);
+	lockdep_assert_held(&core->log_lock);
 	if (log->lost)
 		return -EIO;
 	xa_for_each_range(&log->pages, index, bits, start / LOG_PFNS_PER_PAGE,
@@ -243,160 +245,90 @@ static void query_set(void *arg, u64 pfn)
 }
 
 /*
- * Produce the next chunk of the current dirty_pfns query at the start of
- * the stage (the caller publishes it into the data section) and clear
- * what it reports.  *copied is the number of pfns the chunk covers; 0 once
- * the query is complete.
+ * Report and clear the session log's pfns [@first, @first + @n) into
+ * @bits (bit i for pfn @first + i, u64 words, zeroed here), for a
+ * dirty_pfns query; @first + @n must not overflow.
  */
-int vfio_mig_query_chunk(struct vfio_mig_device *mig, u64 *copied)
+int vfio_mig_session_log_take(struct vfio_mig_core *core, u64 first, u64 n,
+			      u64 *bits)
 {
-	u64 max = (mig->cfg.data_size - sizeof(u64)) * BITS_PER_BYTE;
-	struct query_out q = { .bits = mig->stage };
-	u64 n;
+	struct query_out q = { .bits = bits, .start = first };
 	int ret;
 
-	lockdep_assert_held(&mig->lock);
-	if (!mig->query)
-		return -EINVAL;
-	n = min(mig->info.dirty_pfns.total - mig->query_done, max);
-	*copied = n;
-	if (!n)
-		return 0;
-	q.start = (mig->info.dirty_pfns.start_addr >> PAGE_SHIFT) +
-		  mig->query_done;
-
-	memset(q.bits, 0, DIV_ROUND_UP(n, 64) * sizeof(u64));
-	mutex_lock(&mig->log_lock);
-	/* start + n cannot overflow: checked when the query was set up. */
-	ret = log_take(mig, &mig->session_log, q.start, q.start + n,
-		       query_set, &q);
-	if (!ret)
-		mig->query_done += n;
-	mutex_unlock(&mig->log_lock);
+	lockdep_assert_held(&core->lock);
+	memset(bits, 0, DIV_ROUND_UP(n, 64) * sizeof(u64));
+	mutex_lock(&core->log_lock);
+	ret = log_take(core, &core->session_log, first, first + n, query_set,
+		       &q);
+	mutex_unlock(&core->log_lock);
 	return ret;
 }
 
 /*
- * Take back the query chunk just produced, which reported the pfns from
- * @done on: its bits, still in the stage, go back into the session log
- * and the query resumes at @done.  The log's bitmap pages are never freed
- * during a session, so nothing is allocated here.
+ * Give back what vfio_mig_session_log_take() reported into @bits: the
+ * pfns are logged again.  The log's bitmap pages are never freed during
+ * a session, so nothing is allocated here.
  */
-void vfio_mig_query_undo(struct vfio_mig_device *mig, u64 done)
+void vfio_mig_session_log_put(struct vfio_mig_core *core, u64 first, u64 n,
+			      const u64 *bits)
 {
-	const unsigned long *bits = mig->stage;
-	u64 start, n, i;
+	u64 i;
 
-	lockdep_assert_held(&mig->lock);
-	if (WARN_ON(!mig->query || done > mig->query_done))
-		return;
-	start = (mig->info.dirty_pfns.start_addr >> PAGE_SHIFT) + done;
-	n = mig->query_done - done;
-	mutex_lock(&mig->log_lock);
-	for (i = find_first_bit(bits, n); i < n; i = find_next_bit(bits, n, i + 1)) {
-		u64 pfn = start + i;
-		unsigned long *page = xa_load(&mig->session_log.pages,
-					      pfn / LOG_PFNS_PER_PAGE);
+	lockdep_assert_held(&core->lock);
+	mutex_lock(&core->log_lock);
+	for (i = 0; i < n; i++) {
+		u64 pfn = first + i;
+		unsigned long *page;
 
+		if (!(bits[i / 64] & (1ULL << (i % 64))))
+			continue;
+		page = xa_load(&core->session_log.pages,
+			       pfn / LOG_PFNS_PER_PAGE);
 		if (page)
 			set_bit(pfn % LOG_PFNS_PER_PAGE, page);
 	}
-	mutex_unlock(&mig->log_lock);
-	mig->query_done = done;
+	mutex_unlock(&core->log_lock);
 }
 
-/* ---------------------------------------------------------------------- */
-/* v2 device DMA logging (VFIO_DEVICE_FEATURE_DMA_LOGGING_*) */
-
-/**
- * vfio_mig_v2_log_start() - serve vfio_log_ops.log_start
- * @mig: the device
- * @page_size: in: the page size asked for; out: the one used (PAGE_SIZE)
- *
- * Starts an empty DMA log that records every DMA write until
- * vfio_mig_v2_log_stop(), a reset or close.  It is apart from the session
- * log, so it neither disturbs nor is disturbed by a save session of any
- * front-end.  The ranges the user names are not needed: reports are
- * clipped to what is asked.
- *
- * Return: 0, or -EBUSY if logging is already on (the log is kept).
+/*
+ * Device DMA logging (the v2 front-end's VFIO_DEVICE_FEATURE_DMA_LOGGING_*):
+ * a log apart from the session log, so that it neither disturbs nor is
+ * disturbed by a save session of any front-end.
  */
-int vfio_mig_v2_log_start(struct vfio_mig_device *mig, u64 *page_size)
+
+/* Start an empty DMA log; -EBUSY if it is on already (it is kept). */
+int vfio_mig_dma_log_start(struct vfio_mig_core *core)
 {
 	int ret = -EBUSY;
 
-	mutex_lock(&mig->log_lock);
-	if (!mig->dma_log.on) {
-		log_switch(mig, &mig->dma_log, true);
+	mutex_lock(&core->log_lock);
+	if (!core->dma_log.on) {
+		log_switch(core, &core->dma_log, true);
 		ret = 0;
 	}
-	mutex_unlock(&mig->log_lock);
-	*page_size = PAGE_SIZE;
+	mutex_unlock(&core->log_lock);
 	return ret;
 }
-EXPORT_SYMBOL_GPL(vfio_mig_v2_log_start);
 
-/**
- * vfio_mig_v2_log_stop() - serve vfio_log_ops.log_stop
- * @mig: the device
- *
- * Also called on reset and close: logging never outlives the open.
- *
- * Return: 0.
- */
-int vfio_mig_v2_log_stop(struct vfio_mig_device *mig)
+void vfio_mig_dma_log_stop(struct vfio_mig_core *core)
 {
-	mutex_lock(&mig->log_lock);
-	log_switch(mig, &mig->dma_log, false);
-	mutex_unlock(&mig->log_lock);
-	return 0;
-}
-EXPORT_SYMBOL_GPL(vfio_mig_v2_log_stop);
-
-struct report_out {
-	struct iova_bitmap *dirty;
-	u64 first, last;	/* the window asked for, inclusive */
-};
-
-/* Report one logged page, clipped to the window. */
-static void report_set(void *arg, u64 pfn)
-{
-	struct report_out *r = arg;
-	u64 lo = max(pfn << PAGE_SHIFT, r->first);
-	u64 hi = min((pfn << PAGE_SHIFT) + PAGE_SIZE - 1, r->last);
-
-	if (lo <= hi)
-		iova_bitmap_set(r->dirty, lo, hi - lo + 1);
+	mutex_lock(&core->log_lock);
+	log_switch(core, &core->dma_log, false);
+	mutex_unlock(&core->log_lock);
 }
 
-/**
- * vfio_mig_v2_log_read_and_clear() - serve vfio_log_ops.log_read_and_clear
- * @mig: the device
- * @iova: start of the range asked for, a multiple of PAGE_SIZE
- * @length: its length, a multiple of PAGE_SIZE
- * @dirty: the bitmap to report into
- *
- * Reports and clears the logged pages in [@iova, @iova + @length), and
- * sets no bit outside that window.
- *
- * Return: 0; -EINVAL if logging is off, or the range is empty, wraps or
- * is not page aligned; -EIO if the log could not record every page.
+/*
+ * Report and clear the DMA log's pfns in [@first, @end): @fn is called for
+ * each.  -EINVAL if logging is off, -EIO if the log lost pages.
  */
-int vfio_mig_v2_log_read_and_clear(struct vfio_mig_device *mig,
-				   unsigned long iova, unsigned long length,
-				   struct iova_bitmap *dirty)
+int vfio_mig_dma_log_take(struct vfio_mig_core *core, u64 first, u64 end,
+			  void (*fn)(void *arg, u64 pfn), void *arg)
 {
-	struct report_out r = { .dirty = dirty, .first = iova };
 	int ret = -EINVAL;
 
-	if (!length || !PAGE_ALIGNED(iova) || !PAGE_ALIGNED(length) ||
-	    check_add_overflow((u64)iova, (u64)length - 1, &r.last))
-		return -EINVAL;
-	mutex_lock(&mig->log_lock);
-	if (mig->dma_log.on)
-		ret = log_take(mig, &mig->dma_log, iova >> PAGE_SHIFT,
-			       (r.last >> PAGE_SHIFT) + 1, report_set, &r);
-	mutex_unlock(&mig->log_lock);
+	mutex_lock(&core->log_lock);
+	if (core->dma_log.on)
+		ret = log_take(core, &core->dma_log, first, end, fn, arg);
+	mutex_unlock(&core->log_lock);
 	return ret;
 }
-EXPORT_SYMBOL_GPL(vfio_mig_v2_log_read_and_clear);

@@ -1,30 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * vfio-mig engine: region access decoding for emulated VFIO devices, the
- * migration region's place among the device's regions (info, data
- * section, mmap), and setup.
+ * vfio-mig engine: the core device.  Setup and teardown, open and close,
+ * the device ioctls the engine serves, and the device-wide reset.  This is
+ * the only file that knows all three migration front-ends: it puts their
+ * regions in the table and resets each of them.
  *
  * Copyright (c) 2026 The vfio-mig authors
  *
  * Locking (the hierarchy: Documentation/vfio-migration.rst, "Locking"):
- * the region table and mig->cfg are written before the device is
- * registered and only read afterwards.  User memory is copied into and out
- * of an on-stack bounce buffer here, with no lock held except, for regions
- * with a finish callback (the migration headers), mig->access_lock, which
- * serialises their accesses from the action through the copy, so the
- * action is committed only once its result reached the user and a failed
- * copy undoes exactly that action; nothing else takes it.  Regions
- * marked quiesce are accessed under mig->lock, so an access and a state
- * transition never interleave.  The data section is copied straight
- * between the user and the section's buffer with no lock held: the buffer
- * lives as long as the device, and its mappings have no fault handler, so
- * a user buffer that is itself a mapping of the data section cannot
- * deadlock.
+ * the device-wide reset holds core->lock across every front-end's reset
+ * and the driver's reset op, then cuts ended v2 data files off with no
+ * engine lock held.  open, close and the driver's ioctl op run with no
+ * engine lock held.
  */
 
-#include <linux/mm.h>
 #include <linux/module.h>
-#include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vfio.h>
@@ -33,448 +23,237 @@
 
 #include "vfio_mig_priv.h"
 
-static bool vfio_mig_width_ok(u32 widths, u64 off, size_t count)
+/* Each one a programmer error of the driver, reported once. */
+static int check_config(const struct vfio_mig_device *mig,
+			const struct vfio_mig_config *cfg)
 {
-	if (widths == VFIO_MIG_ANY_LENGTH)
-		return true;
-	if (count > 8 || !(widths & BIT(count)))
-		return false;
-	return (off & (count - 1)) == 0;
-}
+	const struct vfio_mig_ops *ops = cfg->ops;
 
-/**
- * vfio_mig_check_access() - decode and validate one region access
- * @mig: the device
- * @pos: file position of the access, as passed to read/write
- * @count: length of the access in bytes
- * @write: true for a write
- * @index: returns the region index
- * @off: returns the offset inside the region
- *
- * Checks, without overflow, that @pos names an implemented region that
- * allows the direction, that [@off, @off + @count) lies inside it and that
- * the length and alignment are allowed.  A zero @count is valid for any
- * region that passes the other checks.
- *
- * Return: 0, or -EINVAL if the access must be refused.
- */
-int vfio_mig_check_access(const struct vfio_mig_device *mig, loff_t pos,
-			  size_t count, bool write, unsigned int *index,
-			  u64 *off)
-{
-	const struct vfio_mig_region *r;
-	u64 idx, o, end;
-
-	if (pos < 0)
+	if (WARN_ON(mig->num_regions + 2 > VFIO_MIG_MAX_REGIONS))
 		return -EINVAL;
-	idx = (u64)pos >> VFIO_MIG_REGION_SHIFT;
-	o = (u64)pos & VFIO_MIG_OFFSET_MASK;
-	if (idx >= mig->num_regions)
+	if (WARN_ON(!ops))
 		return -EINVAL;
-	r = &mig->regions[idx];
-	if (!r->size)
+	if (WARN_ON(!ops->identity || !ops->save_state ||
+		    !ops->check_record || !ops->load_record))
 		return -EINVAL;
-	if (!(r->flags & (write ? VFIO_REGION_INFO_FLAG_WRITE :
-				  VFIO_REGION_INFO_FLAG_READ)))
+	if (WARN_ON(!ops->quiesce || !ops->unquiesce || !ops->reset))
 		return -EINVAL;
-	if (check_add_overflow(o, (u64)count, &end) || end > r->size)
+	if (WARN_ON(cfg->data_size < VFIO_MIG_MIN_DATA ||
+		    cfg->data_size > VFIO_MIG_MAX_DATA ||
+		    !PAGE_ALIGNED(cfg->data_size)))
 		return -EINVAL;
-	if (count && !vfio_mig_width_ok(r->widths, o, count))
+	if (WARN_ON(!PAGE_ALIGNED(cfg->mem_size)))
 		return -EINVAL;
-	*index = idx;
-	*off = o;
+	if (WARN_ON(cfg->mem_size && (!ops->mem_read || !ops->mem_write)))
+		return -EINVAL;
+	if (WARN_ON(cfg->nr_state_types && !cfg->state_types))
+		return -EINVAL;
+	if (WARN_ON(cfg->max_record > VFIO_MIG_MAX_RECORD))
+		return -EINVAL;
 	return 0;
 }
-EXPORT_SYMBOL_GPL(vfio_mig_check_access);
 
-/* Call a region's callback; quiesce regions under the state lock. */
-static int region_call(struct vfio_mig_device *mig,
-		       const struct vfio_mig_region *r, unsigned int index,
-		       u64 off, void *buf, size_t n, bool write)
+/**
+ * vfio_mig_init() - make a device an engine device
+ * @mig: the device, with the driver's regions already described
+ * @cfg: migration parameters; copied
+ *
+ * Call from the driver's vfio_device_ops .init.  Appends the two
+ * migration regions after the driver's, the vfio-mig region and the
+ * upstream v1 region (for QEMU 5.2 to 7.2), allocates the data section
+ * they share, and offers the v2 protocol to the vfio core (migration
+ * flags, migration and DMA-logging ops).  Undo with vfio_mig_uninit().
+ *
+ * Return: 0, -EINVAL for a bad @cfg (with a warning: a driver bug), or
+ * -ENOMEM.
+ */
+int vfio_mig_init(struct vfio_mig_device *mig,
+		  const struct vfio_mig_config *cfg)
 {
+	struct vfio_mig_core *core;
 	int ret;
 
-	if (r->quiesce && mig->mig_index) {
-		mutex_lock(&mig->lock);
-		if (mig->quiesced)
-			ret = -EBUSY;
-		else if (write)
-			ret = r->write(mig, index, off, buf, n);
-		else
-			ret = r->read(mig, index, off, buf, n);
-		mutex_unlock(&mig->lock);
+	BUILD_BUG_ON(PAGE_SIZE != VFIO_MIG_STREAM_PAGE_SIZE);
+	ret = check_config(mig, cfg);
+	if (ret)
 		return ret;
-	}
-	if (write)
-		return r->write(mig, index, off, buf, n);
-	return r->read(mig, index, off, buf, n);
-}
+	core = kzalloc(sizeof(*core), GFP_KERNEL_ACCOUNT);
+	if (!core)
+		return -ENOMEM;
+	core->data = vmalloc_user(cfg->data_size);
+	if (!core->data)
+		goto err_core;
+	core->stage = vmalloc(cfg->data_size);
+	if (!core->stage)
+		goto err_data;
 
-/* Is @index one of the migration regions (vfio-mig or v1)? */
-static bool is_mig_region(const struct vfio_mig_device *mig,
-			  unsigned int index)
+	core->mig = mig;
+	core->cfg = *cfg;
+	vfio_mig_session_init(core);
+	vfio_mig_log_init(core);
+	core->mig_index = mig->num_regions++;
+	core->v1_index = mig->num_regions++;
+	vfio_mig_region_setup(core, &mig->regions[core->mig_index]);
+	vfio_mig_v1_setup(core, &mig->regions[core->v1_index]);
+	vfio_mig_v2_setup(core);
+	mig->core = core;
+	return 0;
+
+err_data:
+	vfree(core->data);
+err_core:
+	kfree(core);
+	return -ENOMEM;
+}
+EXPORT_SYMBOL_GPL(vfio_mig_init);
+
+/* Abort every front-end's session; the caller holds core->lock. */
+static void reset_locked(struct vfio_mig_core *core)
 {
-	return mig->mig_index &&
-	       (index == mig->mig_index || index == mig->v1_index);
+	lockdep_assert_held(&core->lock);
+	vfio_mig_session_abort(core);
+	vfio_mig_region_abort(core);
+	vfio_mig_v1_abort(core);
+	vfio_mig_v2_abort(core);
 }
 
 /*
- * Trapped access to the data section, which both migration regions show:
- * reads in any state, writes only while a resume session of the region's
- * own front-end is open (the vfio-mig region in RESUME, the v1 region in
- * resuming); a zero-length access does nothing, in any state.  No lock is
- * held across the copy (see the top).  A copy that faults part way
- * reports the bytes moved before the fault.
+ * The device-wide migration reset, for open, close and uninit: drops a
+ * save or resume session of every front-end, stops DMA logging, lets the
+ * device run, returns each front-end to its first state and cuts every v2
+ * data file off the device (they answer -ENODEV from then on).  The device
+ * keeps its own state.
  */
-static ssize_t data_rw(struct vfio_mig_device *mig, unsigned int index,
-		       char __user *buf, size_t count, loff_t *ppos, u64 off,
-		       bool write)
+static void reset_sessions(struct vfio_mig_core *core)
 {
-	enum vfio_mig_owner own = index == mig->v1_index ?
-				  VFIO_MIG_OWNER_V1 : VFIO_MIG_OWNER_REGION;
-	u8 *p = (u8 *)mig->data + (off - VFIO_MIG_HDR_PAGE);
-	size_t left;
-	bool ok;
-
-	if (!count)
-		return 0;
-	if (write) {
-		mutex_lock(&mig->lock);
-		ok = mig->resume && mig->owner == own;
-		mutex_unlock(&mig->lock);
-		if (!ok)
-			return -EINVAL;
-		left = copy_from_user(p, buf, count);
-	} else {
-		left = copy_to_user(buf, p, count);
-	}
-	if (left == count)
-		return -EFAULT;
-	*ppos += count - left;
-	return count - left;
-}
-
-/* One bounce-sized piece of a callback-served access. */
-static int region_piece(struct vfio_mig_device *mig,
-			const struct vfio_mig_region *r, unsigned int index,
-			u64 off, char __user *ubuf, u8 *bounce, size_t n,
-			bool write)
-{
-	int ret;
-
-	if (write) {
-		if (copy_from_user(bounce, ubuf, n))
-			return -EFAULT;
-		return region_call(mig, r, index, off, bounce, n, true);
-	}
-	ret = region_call(mig, r, index, off, bounce, n, false);
-	if (ret)
-		return ret;
-	/* Stage, copy out, then commit (or take it back). */
-	ret = copy_to_user(ubuf, bounce, n) ? -EFAULT : 0;
-	if (r->finish)
-		r->finish(mig, index, off, n, !ret);
-	return ret;
+	mutex_lock(&core->lock);
+	reset_locked(core);
+	mutex_unlock(&core->lock);
+	vfio_mig_v2_cut_off(core);
 }
 
 /**
- * vfio_mig_rw() - serve a read(2) or write(2) on the device file
- * @mig: the device
- * @buf: user buffer
- * @count: length in bytes
- * @ppos: file position; advanced by the bytes transferred
- * @write: true for write(2)
+ * vfio_mig_uninit() - release what vfio_mig_init() set up
+ * @mig: the device, no longer open
  *
- * Validates the whole access with vfio_mig_check_access() before touching
- * anything, then moves the data through a bounce buffer and the region's
- * callback.  An access to a width-restricted region is one callback call.
- *
- * Return: @count on success; -EINVAL for a refused access; -EFAULT for a
- * bad user buffer (bytes already moved are reported instead, if any; a
- * read whose result could not be copied out is undone); or the callback's
- * error.
+ * Call from the driver's vfio_device_ops .release.
  */
-ssize_t vfio_mig_rw(struct vfio_mig_device *mig, char __user *buf,
-		    size_t count, loff_t *ppos, bool write)
+void vfio_mig_uninit(struct vfio_mig_device *mig)
 {
-	u8 bounce[VFIO_MIG_BOUNCE_SIZE];
-	const struct vfio_mig_region *r;
-	unsigned int index;
-	size_t done = 0;
-	u64 off;
-	int ret;
+	struct vfio_mig_core *core = mig->core;
 
-	ret = vfio_mig_check_access(mig, *ppos, count, write, &index, &off);
-	if (ret)
-		return ret;
-	r = &mig->regions[index];
-	if (is_mig_region(mig, index)) {
-		if (off >= VFIO_MIG_HDR_PAGE)
-			return data_rw(mig, index, buf, count, ppos, off,
-				       write);
-		if (off + count > VFIO_MIG_HDR_PAGE)
-			return -EINVAL;
-	}
-
-	if (r->finish)
-		mutex_lock(&mig->access_lock);
-	while (done < count) {
-		size_t n = min_t(size_t, count - done, sizeof(bounce));
-
-		ret = region_piece(mig, r, index, off + done, buf + done,
-				   bounce, n, write);
-		if (ret)
-			break;
-		done += n;
-	}
-	if (r->finish)
-		mutex_unlock(&mig->access_lock);
-	*ppos += done;
-	if (done)
-		return done;
-	return ret;
+	if (!core)
+		return;
+	reset_sessions(core);
+	vfree(core->stage);
+	vfree(core->data);
+	mutex_destroy(&core->log_lock);
+	mutex_destroy(&core->access_lock);
+	mutex_destroy(&core->lock);
+	kfree(core);
+	mig->core = NULL;
 }
-EXPORT_SYMBOL_GPL(vfio_mig_rw);
-
-/*
- * Capabilities of a migration region: its type, and the mmap area (the
- * data section only, so the header is never mapped).
- */
-static int mig_region_caps(struct vfio_mig_device *mig, unsigned int index,
-			   struct vfio_info_cap *caps)
-{
-	bool v1 = index == mig->v1_index;
-	struct vfio_region_info_cap_type type = {
-		.header.id = VFIO_REGION_INFO_CAP_TYPE,
-		.header.version = 1,
-		.type = v1 ? VFIO_REGION_TYPE_MIGRATION_DEPRECATED :
-			     VFIO_MIG_REGION_TYPE,
-		.subtype = v1 ? VFIO_REGION_SUBTYPE_MIGRATION_DEPRECATED :
-				VFIO_MIG_REGION_SUBTYPE,
-	};
-	struct {
-		struct vfio_region_info_cap_sparse_mmap sparse;
-		struct vfio_region_sparse_mmap_area area;
-	} sp = {
-		.sparse.header.id = VFIO_REGION_INFO_CAP_SPARSE_MMAP,
-		.sparse.header.version = 1,
-		.sparse.nr_areas = 1,
-		.area.offset = VFIO_MIG_HDR_PAGE,
-		.area.size = mig->cfg.data_size,
-	};
-	int ret;
-
-	ret = vfio_info_add_capability(caps, &type.header, sizeof(type));
-	if (ret || !mig->cfg.mmap)
-		return ret;
-	return vfio_info_add_capability(caps, &sp.sparse.header, sizeof(sp));
-}
+EXPORT_SYMBOL_GPL(vfio_mig_uninit);
 
 /**
- * vfio_mig_region_info() - describe one region
- * @mig: the device
- * @info: in: index; out: size, offset, flags (the fixed part)
- * @caps: capabilities to append the region's to
+ * vfio_mig_open_device() - the vfio_device_ops .open_device
+ * @vdev: the device
  *
- * The driver's .get_region_info_caps on kernels whose core answers
- * VFIO_DEVICE_GET_REGION_INFO itself; vfio_mig_get_region_info() on
- * older ones.  A region that is not implemented has size 0 and no flags.
+ * A migration session never spans opens: starts from a clean engine,
+ * then calls the driver's open op, if any.
  *
- * Return: 0, -EINVAL for an unknown index, or -ENOMEM.
+ * Return: 0, or the driver's error.
  */
-int vfio_mig_region_info(struct vfio_mig_device *mig,
-			 struct vfio_region_info *info,
-			 struct vfio_info_cap *caps)
+int vfio_mig_open_device(struct vfio_device *vdev)
 {
-	const struct vfio_mig_region *r;
-	int ret;
+	struct vfio_mig_core *core = vfio_mig_core(vdev);
 
-	if (info->index >= mig->num_regions)
-		return -EINVAL;
-	r = &mig->regions[info->index];
-	info->offset = VFIO_MIG_REGION_OFFSET(info->index);
-	info->size = r->size;
-	info->flags = r->size ? r->flags : 0;
-	if (!is_mig_region(mig, info->index))
-		return 0;
-	ret = mig_region_caps(mig, info->index, caps);
-	if (!ret)
-		info->flags |= VFIO_REGION_INFO_FLAG_CAPS;
-	return ret;
+	reset_sessions(core);
+	return core->cfg.ops->open ? core->cfg.ops->open(core->mig) : 0;
 }
-EXPORT_SYMBOL_GPL(vfio_mig_region_info);
+EXPORT_SYMBOL_GPL(vfio_mig_open_device);
 
 /**
- * vfio_mig_get_region_info() - serve VFIO_DEVICE_GET_REGION_INFO
- * @mig: the device
- * @arg: user pointer to struct vfio_region_info
+ * vfio_mig_close_device() - the vfio_device_ops .close_device
+ * @vdev: the device
  *
- * Implements the argsz protocol around vfio_mig_region_info(): argsz below
- * the fixed part or an unknown index is -EINVAL; when argsz is too small
- * for the capability chain, argsz returns the size needed and cap_offset
- * stays 0.
- *
- * Return: 0, -EINVAL, -ENOMEM or -EFAULT.
+ * Ends every migration session of the open and cuts its data files off,
+ * then calls the driver's close op, if any.  The device keeps its state.
  */
-long vfio_mig_get_region_info(struct vfio_mig_device *mig, void __user *arg)
+void vfio_mig_close_device(struct vfio_device *vdev)
 {
-	unsigned long minsz = offsetofend(struct vfio_region_info, offset);
-	struct vfio_info_cap caps = { };
-	struct vfio_region_info info;
-	int ret;
+	struct vfio_mig_core *core = vfio_mig_core(vdev);
+
+	reset_sessions(core);
+	if (core->cfg.ops->close)
+		core->cfg.ops->close(core->mig);
+}
+EXPORT_SYMBOL_GPL(vfio_mig_close_device);
+
+static long get_info(struct vfio_mig_device *mig, void __user *arg)
+{
+	unsigned long minsz = offsetofend(struct vfio_device_info, num_irqs);
+	struct vfio_device_info info;
 
 	if (copy_from_user(&info, arg, minsz))
 		return -EFAULT;
 	if (info.argsz < minsz)
 		return -EINVAL;
-	info.cap_offset = 0;
-	ret = vfio_mig_region_info(mig, &info, &caps);
-	if (ret)
-		goto out;
-	if (caps.size) {
-		if (info.argsz < sizeof(info) + caps.size) {
-			info.argsz = sizeof(info) + caps.size;
-		} else {
-			vfio_info_cap_shift(&caps, sizeof(info));
-			if (copy_to_user(arg + sizeof(info), caps.buf,
-					 caps.size)) {
-				ret = -EFAULT;
-				goto out;
-			}
-			info.cap_offset = sizeof(info);
-		}
-	}
-	if (copy_to_user(arg, &info, minsz))
-		ret = -EFAULT;
-out:
-	kfree(caps.buf);
-	return ret;
+	info.flags = VFIO_DEVICE_FLAGS_PCI | VFIO_DEVICE_FLAGS_RESET;
+	info.num_regions = mig->num_regions;
+	info.num_irqs = VFIO_PCI_NUM_IRQS;
+	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
 }
-EXPORT_SYMBOL_GPL(vfio_mig_get_region_info);
 
-/**
- * vfio_mig_mmap() - serve mmap(2) on the device file
- * @mig: the device
- * @vma: the new mapping
- *
- * Only a migration region's data section can be mapped, only when the
- * device offers it, only shared, and only inside the section.  The mapping
- * shows the section's buffer, which lives as long as the device, so it
- * stays valid across state changes, reset and close.
- *
- * Return: 0 or -EINVAL.
+/*
+ * VFIO_DEVICE_RESET: every session ends (as on close) and the device
+ * returns to its power-on state, both under the state lock so that no
+ * transition sees one without the other.
  */
-int vfio_mig_mmap(struct vfio_mig_device *mig, struct vm_area_struct *vma)
+static long device_reset(struct vfio_mig_core *core)
 {
-	u64 pos = (u64)vma->vm_pgoff << PAGE_SHIFT;
-	u64 len = vma->vm_end - vma->vm_start, off, end;
-
-	if (!mig->mig_index || !mig->cfg.mmap)
-		return -EINVAL;
-	if (vma->vm_pgoff > (U64_MAX >> PAGE_SHIFT) ||
-	    !is_mig_region(mig, pos >> VFIO_MIG_REGION_SHIFT))
-		return -EINVAL;
-	off = pos & VFIO_MIG_OFFSET_MASK;
-	if (!(vma->vm_flags & VM_SHARED) || (vma->vm_flags & VM_EXEC) ||
-	    off < VFIO_MIG_HDR_PAGE || check_add_overflow(off, len, &end) ||
-	    end > vfio_mig_region_size(mig))
-		return -EINVAL;
-	vfio_mig_vm_flags_mod(vma, VM_DONTEXPAND | VM_DONTDUMP, VM_MAYEXEC);
-	return remap_vmalloc_range(vma, mig->data,
-				   (off - VFIO_MIG_HDR_PAGE) >> PAGE_SHIFT);
-}
-EXPORT_SYMBOL_GPL(vfio_mig_mmap);
-
-/**
- * vfio_mig_init() - add the migration region to a device
- * @mig: the device, with its other regions already described
- * @cfg: migration parameters; copied
- *
- * Appends the two migration regions after the driver's regions, the
- * vfio-mig region and the upstream v1 region (for QEMU 5.2 to 7.2), and
- * allocates the data section they share.  Call before the device is
- * registered; undo with vfio_mig_uninit().
- *
- * Return: 0, -EINVAL for a bad @cfg, or -ENOMEM.
- */
-int vfio_mig_init(struct vfio_mig_device *mig,
-		  const struct vfio_mig_config *cfg)
-{
-	const struct vfio_mig_ops *ops = cfg->ops;
-	struct vfio_mig_region *r;
-
-	BUILD_BUG_ON(PAGE_SIZE != VFIO_MIG_STREAM_PAGE_SIZE);
-	if (mig->num_regions + 2 > VFIO_MIG_MAX_REGIONS || !ops ||
-	    !ops->identity || !ops->quiesce || !ops->unquiesce ||
-	    !ops->save_state || !ops->check_record || !ops->load_record ||
-	    !ops->reset || cfg->data_size < VFIO_MIG_MIN_DATA ||
-	    cfg->data_size > VFIO_MIG_MAX_DATA ||
-	    !PAGE_ALIGNED(cfg->data_size) || !PAGE_ALIGNED(cfg->mem_size) ||
-	    (cfg->mem_size && (!ops->mem_read || !ops->mem_write)) ||
-	    (cfg->nr_state_types && !cfg->state_types) ||
-	    cfg->max_record > VFIO_MIG_MAX_RECORD)
-		return -EINVAL;
-
-	mig->data = vmalloc_user(cfg->data_size);
-	if (!mig->data)
-		return -ENOMEM;
-	mig->stage = vmalloc(cfg->data_size);
-	if (!mig->stage) {
-		vfree(mig->data);
-		mig->data = NULL;
-		return -ENOMEM;
-	}
-	mig->cfg = *cfg;
-	mutex_init(&mig->lock);
-	mutex_init(&mig->access_lock);
-	INIT_LIST_HEAD(&mig->v2.gone);
-	vfio_mig_log_init(mig);
-	mig->state = VFIO_MIG_STATE_NONE;
-	mig->info.data.offset = VFIO_MIG_HDR_PAGE;
-	mig->owner = VFIO_MIG_OWNER_NONE;
-	mig->v1.state = VFIO_DEVICE_STATE_V1_RUNNING;
-	mig->v2.state = VFIO_DEVICE_STATE_RUNNING;
-
-	mig->mig_index = mig->num_regions++;
-	mig->v1_index = mig->num_regions++;
-	r = &mig->regions[mig->mig_index];
-	*r = (struct vfio_mig_region) {
-		.size = vfio_mig_region_size(mig),
-		.flags = VFIO_REGION_INFO_FLAG_READ |
-			 VFIO_REGION_INFO_FLAG_WRITE |
-			 (cfg->mmap ? VFIO_REGION_INFO_FLAG_MMAP : 0),
-		.widths = VFIO_MIG_ANY_LENGTH,
-		.read = vfio_mig_region_read,
-		.write = vfio_mig_region_write,
-		.finish = vfio_mig_region_finish,
-	};
-	mig->regions[mig->v1_index] = *r;
-	mig->regions[mig->v1_index].read = vfio_mig_v1_read;
-	mig->regions[mig->v1_index].write = vfio_mig_v1_write;
-	mig->regions[mig->v1_index].finish = vfio_mig_v1_finish;
+	mutex_lock(&core->lock);
+	reset_locked(core);
+	core->cfg.ops->reset(core->mig);
+	mutex_unlock(&core->lock);
+	vfio_mig_v2_cut_off(core);
 	return 0;
 }
-EXPORT_SYMBOL_GPL(vfio_mig_init);
 
 /**
- * vfio_mig_uninit() - release what vfio_mig_init() set up
- * @mig: the device, no longer open
+ * vfio_mig_ioctl() - the vfio_device_ops .ioctl
+ * @vdev: the device
+ * @cmd: the ioctl
+ * @arg: its argument
+ *
+ * Serves VFIO_DEVICE_GET_INFO (a PCI device with reset, the region table,
+ * the PCI IRQ indexes), VFIO_DEVICE_GET_REGION_INFO and VFIO_DEVICE_RESET;
+ * passes any other ioctl to the driver's ioctl op.
+ *
+ * Return: 0 or the ioctl's result, -EINVAL or -EFAULT for a bad argument,
+ * -ENOTTY for an ioctl nobody serves.
  */
-void vfio_mig_uninit(struct vfio_mig_device *mig)
+long vfio_mig_ioctl(struct vfio_device *vdev, unsigned int cmd,
+		    unsigned long arg)
 {
-	if (!mig->mig_index)
-		return;
-	vfio_mig_reset(mig);
-	vfree(mig->stage);
-	mig->stage = NULL;
-	vfree(mig->data);
-	mig->data = NULL;
-	mutex_destroy(&mig->log_lock);
-	mutex_destroy(&mig->access_lock);
-	mutex_destroy(&mig->lock);
+	struct vfio_mig_device *mig = container_of(vdev, struct vfio_mig_device,
+						   vdev);
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case VFIO_DEVICE_GET_INFO:
+		return get_info(mig, uarg);
+	case VFIO_DEVICE_GET_REGION_INFO:
+		return vfio_mig_get_region_info(mig, uarg);
+	case VFIO_DEVICE_RESET:
+		return device_reset(mig->core);
+	}
+	if (mig->core->cfg.ops->ioctl)
+		return mig->core->cfg.ops->ioctl(mig, cmd, arg);
+	return -ENOTTY;
 }
-EXPORT_SYMBOL_GPL(vfio_mig_uninit);
+EXPORT_SYMBOL_GPL(vfio_mig_ioctl);
 
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("The vfio-mig authors");
-MODULE_DESCRIPTION("vfio-mig engine: migration support library for emulated VFIO devices");
+MODULE_DESCRIPTION("vfio-mig engine: a VFIO core device with live migration for emulated PCI functions");

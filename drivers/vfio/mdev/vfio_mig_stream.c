@@ -1,23 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * vfio-mig engine: the device data stream.
+ * vfio-mig engine: the record codec of the device data stream.  It knows
+ * records, not front-ends or sessions' life cycles (vfio_mig_session.c).
  *
- * Save side: records are produced into the data section on each Get
- * buffer: the HEADER record first, then MEM_PAGE records for dirty
- * device-memory pages, and once the device is stopped the driver's state
- * records and END, which were serialised at the stop.
+ * Producer: each chunk a front-end asks for carries the HEADER record
+ * first, then MEM_PAGE records for dirty device-memory pages, and once the
+ * device is stopped the driver's state records and END, which were
+ * serialised at the stop (vfio_mig_state_save()).
  *
- * Resume side: bytes handed over by Set buffer are copied into private
- * buffers and parsed incrementally.  Each record header is checked as soon
+ * Parser: bytes a front-end hands over are copied into the resume
+ * session's buffers and parsed incrementally.  Each record header is checked as soon
  * as its 16 bytes are in (type allowed at this point, length bound, sequence
  * number), each payload when complete (CRC32C, then its content: magic,
  * version and identity, page offset, or the driver's check).  Nothing is
- * applied before RESUME_COMPLETED, when the stream is known to be complete
- * and valid; then all of it is applied at once.
+ * applied here: the session applies a stream once it is complete and
+ * valid.
  *
  * Copyright (c) 2026 The vfio-mig authors
  *
- * Locking: every function here runs with mig->lock held.
+ * Locking: every function here runs with core->lock held.
  */
 
 #include <linux/vfio_mig_compat.h>
@@ -85,26 +86,26 @@ int vfio_mig_emit(struct vfio_mig_stream *s, u32 type, const void *p,
 }
 EXPORT_SYMBOL_GPL(vfio_mig_emit);
 
-static size_t identity_get(struct vfio_mig_device *mig, u8 *buf)
+static size_t identity_get(struct vfio_mig_core *core, u8 *buf)
 {
-	size_t n = mig->cfg.ops->identity(mig, buf, VFIO_MIG_MAX_IDENTITY);
+	size_t n = core->cfg.ops->identity(core->mig, buf, VFIO_MIG_MAX_IDENTITY);
 
 	return min_t(size_t, n, VFIO_MIG_MAX_IDENTITY);
 }
 
-static size_t header_rec_size(struct vfio_mig_device *mig)
+static size_t header_rec_size(struct vfio_mig_core *core)
 {
 	u8 id[VFIO_MIG_MAX_IDENTITY];
 
 	return VFIO_MIG_REC_HDR + sizeof(struct vfio_mig_stream_header) +
-	       identity_get(mig, id);
+	       identity_get(core, id);
 }
 
 /* Size of the stop-time state (driver records and END), measured. */
-static int state_size(struct vfio_mig_device *mig, size_t *size)
+int vfio_mig_state_size(struct vfio_mig_core *core, size_t *size)
 {
 	struct vfio_mig_stream s = { };
-	int ret = mig->cfg.ops->save_state(mig, &s);
+	int ret = core->cfg.ops->save_state(core->mig, &s);
 
 	if (ret || s.err)
 		return ret ?: s.err;
@@ -112,132 +113,88 @@ static int state_size(struct vfio_mig_device *mig, size_t *size)
 	return 0;
 }
 
-/* The most page records one chunk can carry. */
-static u64 max_taken(struct vfio_mig_device *mig)
-{
-	return mig->cfg.mem_size ? mig->cfg.data_size / VFIO_MIG_PAGE_REC : 0;
-}
-
-int vfio_mig_save_start(struct vfio_mig_device *mig)
-{
-	struct vfio_mig_save *save;
-	int ret;
-
-	lockdep_assert_held(&mig->lock);
-	if (WARN_ON(mig->save || mig->resume))
-		return -EBUSY;
-	save = kzalloc(sizeof(*save), GFP_KERNEL_ACCOUNT);
-	if (!save)
-		return -ENOMEM;
-	save->taken = kvmalloc_array(max_taken(mig) ?: 1, sizeof(u64),
-				     GFP_KERNEL_ACCOUNT);
-	ret = save->taken ? vfio_mig_track_start(mig) : -ENOMEM;
-	if (ret) {
-		kvfree(save->taken);
-		kfree(save);
-		return ret;
-	}
-	mig->save = save;
-	mig->gen++;
-	return 0;
-}
-
-void vfio_mig_save_drop(struct vfio_mig_device *mig)
-{
-	lockdep_assert_held(&mig->lock);
-	if (!mig->save)
-		return;
-	vfio_mig_track_stop(mig);
-	kvfree(mig->save->state);
-	kvfree(mig->save->taken);
-	kfree(mig->save);
-	mig->save = NULL;
-	mig->gen++;
-}
-
 /*
- * The device was just quiesced: serialise the stop-time state now, with
- * the sequence numbers it will carry after the header (if still unsent)
- * and every page still dirty.
+ * Serialise the stop-time state into @buf, @size bytes as
+ * vfio_mig_state_size() measured: the driver's records numbered from @seq,
+ * then END.  -EIO if the driver emitted another size than it measured.
  */
-int vfio_mig_save_stop(struct vfio_mig_device *mig)
+int vfio_mig_state_save(struct vfio_mig_core *core, u8 *buf, size_t size,
+			u32 seq)
 {
-	struct vfio_mig_save *save = mig->save;
-	struct vfio_mig_stream s = { };
-	size_t size;
+	struct vfio_mig_stream s = { .buf = buf, .cap = size, .seq = seq };
 	int ret;
 
-	lockdep_assert_held(&mig->lock);
-	ret = state_size(mig, &size);
-	if (ret)
-		return ret;
-	s.cap = size;
-	s.buf = kvmalloc(size, GFP_KERNEL_ACCOUNT);
-	if (!s.buf)
-		return -ENOMEM;
-	s.seq = save->seq + !save->header_sent +
-		(u32)vfio_mig_mem_dirty_count(mig);
-	ret = mig->cfg.ops->save_state(mig, &s);
+	ret = core->cfg.ops->save_state(core->mig, &s);
 	if (!ret)
 		ret = s.err;
 	if (!ret && s.len + VFIO_MIG_REC_HDR != size)
 		ret = -EIO;
-	if (ret) {
-		kvfree(s.buf);
-		return ret;
-	}
-	rec_seal(s.buf + s.len, VFIO_MIG_REC_END, s.seq, 0);
-	save->state = s.buf;
-	save->state_len = size;
-	save->state_off = 0;
-	return 0;
+	if (!ret)
+		rec_seal(buf + s.len, VFIO_MIG_REC_END, s.seq, 0);
+	return ret;
 }
 
-void vfio_mig_save_pending(struct vfio_mig_device *mig, u64 *precopy,
+/* The longest record payload a resume session of this device takes. */
+u32 vfio_mig_max_payload(const struct vfio_mig_core *core)
+{
+	u32 max = max_t(u32, VFIO_MIG_PAGE_REC - VFIO_MIG_REC_HDR,
+			sizeof(struct vfio_mig_stream_header) +
+			VFIO_MIG_MAX_IDENTITY);
+
+	return max(max, core->cfg.max_record);
+}
+
+/* The most page records one chunk can carry. */
+u64 vfio_mig_max_taken(const struct vfio_mig_core *core)
+{
+	return core->cfg.mem_size ? core->cfg.data_size / VFIO_MIG_PAGE_REC : 0;
+}
+
+void vfio_mig_save_pending(struct vfio_mig_core *core, u64 *precopy,
 			   u64 *postcopy)
 {
-	struct vfio_mig_save *save = mig->save;
+	struct vfio_mig_save *save = core->save;
 	u64 early;
 	size_t size = 0;
 
-	lockdep_assert_held(&mig->lock);
+	lockdep_assert_held(&core->lock);
 	*precopy = 0;
 	*postcopy = 0;
 	if (!save)
 		return;
-	early = vfio_mig_mem_dirty_count(mig) * VFIO_MIG_PAGE_REC;
+	early = vfio_mig_mem_dirty_count(core) * VFIO_MIG_PAGE_REC;
 	if (!save->header_sent)
-		early += header_rec_size(mig);
+		early += header_rec_size(core);
 	if (save->state) {
 		*postcopy = early + save->state_len - save->state_off;
 		return;
 	}
 	*precopy = early;
-	if (!state_size(mig, &size))
+	if (!vfio_mig_state_size(core, &size))
 		*postcopy = size;
 }
 
 /* Bytes a save would still produce: the whole stream if none runs. */
-u64 vfio_mig_save_estimate(struct vfio_mig_device *mig)
+u64 vfio_mig_save_estimate(struct vfio_mig_core *core)
 {
 	size_t size = 0;
 	u64 pre, post;
 
-	lockdep_assert_held(&mig->lock);
-	if (mig->save) {
-		vfio_mig_save_pending(mig, &pre, &post);
+	lockdep_assert_held(&core->lock);
+	if (core->save) {
+		vfio_mig_save_pending(core, &pre, &post);
 		return pre + post;
 	}
-	state_size(mig, &size);
-	return header_rec_size(mig) + size +
-	       (mig->cfg.mem_size >> PAGE_SHIFT) * VFIO_MIG_PAGE_REC;
+	vfio_mig_state_size(core, &size);
+	return header_rec_size(core) + size +
+	       (core->cfg.mem_size >> PAGE_SHIFT) * VFIO_MIG_PAGE_REC;
 }
 
 /*
  * Records land at any byte offset of a chunk: their fields are laid out
  * in a struct on the stack and copied, never stored through a cast.
  */
-static size_t put_header_rec(struct vfio_mig_device *mig, u8 *dst)
+static size_t put_header_rec(struct vfio_mig_core *core, u8 *dst)
 {
 	struct vfio_mig_stream_header sh = {
 		.magic = cpu_to_le64(VFIO_MIG_STREAM_MAGIC),
@@ -245,26 +202,26 @@ static size_t put_header_rec(struct vfio_mig_device *mig, u8 *dst)
 		.minor = cpu_to_le16(VFIO_MIG_STREAM_MINOR),
 	};
 	u8 *id = dst + VFIO_MIG_REC_HDR + sizeof(sh);
-	size_t idlen = identity_get(mig, id);
+	size_t idlen = identity_get(core, id);
 
 	sh.identity_len = cpu_to_le32(idlen);
 	memcpy(dst + VFIO_MIG_REC_HDR, &sh, sizeof(sh));
-	rec_seal(dst, VFIO_MIG_REC_HEADER, mig->save->seq++,
+	rec_seal(dst, VFIO_MIG_REC_HEADER, core->save->seq++,
 		 sizeof(sh) + idlen);
 	return VFIO_MIG_REC_HDR + sizeof(sh) + idlen;
 }
 
-static size_t put_mem_page(struct vfio_mig_device *mig, u8 *dst, u64 page)
+static size_t put_mem_page(struct vfio_mig_core *core, u8 *dst, u64 page)
 {
 	struct vfio_mig_mem_page mp = {
 		.offset = cpu_to_le64(page << PAGE_SHIFT),
 	};
 
 	memcpy(dst + VFIO_MIG_REC_HDR, &mp, sizeof(mp));
-	mig->cfg.ops->mem_read(mig, page << PAGE_SHIFT,
+	core->cfg.ops->mem_read(core->mig, page << PAGE_SHIFT,
 			       dst + VFIO_MIG_REC_HDR + sizeof(mp),
 			       VFIO_MIG_STREAM_PAGE_SIZE);
-	rec_seal(dst, VFIO_MIG_REC_MEM_PAGE, mig->save->seq++,
+	rec_seal(dst, VFIO_MIG_REC_MEM_PAGE, core->save->seq++,
 		 sizeof(mp) + VFIO_MIG_STREAM_PAGE_SIZE);
 	return VFIO_MIG_PAGE_REC;
 }
@@ -274,15 +231,15 @@ static size_t put_mem_page(struct vfio_mig_device *mig, u8 *dst, u64 page)
  * of the stream and return its size: the header and dirty pages while the
  * device runs; once it is stopped also the state records and END.
  */
-u64 vfio_mig_save_chunk(struct vfio_mig_device *mig, u8 *dst, u64 cap)
+u64 vfio_mig_save_chunk(struct vfio_mig_core *core, u8 *dst, u64 cap)
 {
-	struct vfio_mig_save *save = mig->save;
-	u64 npages = mig->cfg.mem_size >> PAGE_SHIFT;
+	struct vfio_mig_save *save = core->save;
+	u64 npages = core->cfg.mem_size >> PAGE_SHIFT;
 	u64 pos = 0;
 
-	lockdep_assert_held(&mig->lock);
+	lockdep_assert_held(&core->lock);
 	if (WARN_ON(!save || cap < VFIO_MIG_MIN_CHUNK ||
-		    cap > mig->cfg.data_size))
+		    cap > core->cfg.data_size))
 		return 0;
 	/* Where the stream was, should the chunk have to be taken back. */
 	save->undo.header_sent = save->header_sent;
@@ -290,20 +247,20 @@ u64 vfio_mig_save_chunk(struct vfio_mig_device *mig, u8 *dst, u64 cap)
 	save->undo.state_off = save->state_off;
 	save->ntaken = 0;
 	if (!save->header_sent) {
-		pos += put_header_rec(mig, dst);
+		pos += put_header_rec(core, dst);
 		save->header_sent = true;
 	}
-	while (mig->mem_dirty && pos + VFIO_MIG_PAGE_REC <= cap) {
-		u64 page = find_first_bit(mig->mem_dirty, npages);
+	while (core->mem_dirty && pos + VFIO_MIG_PAGE_REC <= cap) {
+		u64 page = find_first_bit(core->mem_dirty, npages);
 
 		if (page >= npages)
 			break;
 		/* Clear before reading: a later write dirties it again. */
-		clear_bit(page, mig->mem_dirty);
+		clear_bit(page, core->mem_dirty);
 		save->taken[save->ntaken++] = page;
-		pos += put_mem_page(mig, dst + pos, page);
+		pos += put_mem_page(core, dst + pos, page);
 	}
-	if (save->state && !vfio_mig_mem_dirty_count(mig)) {
+	if (save->state && !vfio_mig_mem_dirty_count(core)) {
 		u64 n = min_t(u64, cap - pos,
 			      save->state_len - save->state_off);
 
@@ -319,90 +276,30 @@ u64 vfio_mig_save_chunk(struct vfio_mig_device *mig, u8 *dst, u64 cap)
  * where it was and the pages the chunk carried count as dirty again, so
  * the next chunk is the same one (with current page contents).
  */
-void vfio_mig_save_unchunk(struct vfio_mig_device *mig)
+void vfio_mig_save_unchunk(struct vfio_mig_core *core)
 {
-	struct vfio_mig_save *save = mig->save;
+	struct vfio_mig_save *save = core->save;
 	unsigned long flags;
 	u64 i;
 
-	lockdep_assert_held(&mig->lock);
+	lockdep_assert_held(&core->lock);
 	if (WARN_ON(!save))
 		return;
 	save->header_sent = save->undo.header_sent;
 	save->seq = save->undo.seq;
 	save->state_off = save->undo.state_off;
-	spin_lock_irqsave(&mig->track_lock, flags);
+	spin_lock_irqsave(&core->track_lock, flags);
 	for (i = 0; i < save->ntaken; i++)
-		set_bit(save->taken[i], mig->mem_dirty);
-	spin_unlock_irqrestore(&mig->track_lock, flags);
+		set_bit(save->taken[i], core->mem_dirty);
+	spin_unlock_irqrestore(&core->track_lock, flags);
 	save->ntaken = 0;
 }
 
 /* ---------------------------------------------------------------------- */
 /* Resume */
 
-int vfio_mig_resume_start(struct vfio_mig_device *mig)
-{
-	struct vfio_mig_resume *r;
-	u32 max = max_t(u32, VFIO_MIG_PAGE_REC - VFIO_MIG_REC_HDR,
-			sizeof(struct vfio_mig_stream_header) +
-			VFIO_MIG_MAX_IDENTITY);
-	unsigned int n = mig->cfg.nr_state_types;
-
-	lockdep_assert_held(&mig->lock);
-	if (WARN_ON(mig->save || mig->resume))
-		return -EBUSY;
-	max = max(max, mig->cfg.max_record);
-	r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
-	if (!r)
-		return -ENOMEM;
-	r->payload = kvmalloc(max, GFP_KERNEL_ACCOUNT);
-	/* Room for every state record now: feeding never allocates. */
-	r->records = kvmalloc_array(n ?: 1, mig->cfg.max_record ?: 1,
-				    GFP_KERNEL_ACCOUNT);
-	r->state_len = kcalloc(n ?: 1, sizeof(*r->state_len),
-			       GFP_KERNEL_ACCOUNT);
-	if (!r->payload || !r->records || !r->state_len) {
-		kvfree(r->payload);
-		kvfree(r->records);
-		kfree(r->state_len);
-		kfree(r);
-		return -ENOMEM;
-	}
-	r->max_payload = max;
-	mig->resume = r;
-	mig->gen++;
-	if (mig->cfg.mem_size) {
-		r->shadow = __vmalloc(mig->cfg.mem_size, GFP_KERNEL_ACCOUNT);
-		r->received = bitmap_zalloc(mig->cfg.mem_size >> PAGE_SHIFT,
-					GFP_KERNEL_ACCOUNT);
-		if (!r->shadow || !r->received) {
-			vfio_mig_resume_drop(mig);
-			return -ENOMEM;
-		}
-	}
-	return 0;
-}
-
-void vfio_mig_resume_drop(struct vfio_mig_device *mig)
-{
-	struct vfio_mig_resume *r = mig->resume;
-
-	lockdep_assert_held(&mig->lock);
-	if (!r)
-		return;
-	vfree(r->shadow);
-	bitmap_free(r->received);
-	kvfree(r->records);
-	kfree(r->state_len);
-	kvfree(r->payload);
-	kfree(r);
-	mig->resume = NULL;
-	mig->gen++;
-}
-
 /* A record header is complete: may this record come here? */
-static int check_rec_header(struct vfio_mig_device *mig,
+static int check_rec_header(struct vfio_mig_core *core,
 			    struct vfio_mig_resume *r)
 {
 	const struct vfio_mig_record_hdr *h = (const void *)r->hdr;
@@ -421,15 +318,15 @@ static int check_rec_header(struct vfio_mig_device *mig,
 		break;
 	case VFIO_MIG_WANT_BODY:
 		if (type == VFIO_MIG_REC_MEM_PAGE) {
-			if (!mig->cfg.mem_size || next ||
+			if (!core->cfg.mem_size || next ||
 			    len != VFIO_MIG_PAGE_REC - VFIO_MIG_REC_HDR)
 				return -EINVAL;
 		} else if (type == VFIO_MIG_REC_END) {
-			if (len || next != mig->cfg.nr_state_types)
+			if (len || next != core->cfg.nr_state_types)
 				return -EINVAL;
-		} else if (next >= mig->cfg.nr_state_types ||
-			   type != mig->cfg.state_types[next] ||
-			   len > mig->cfg.max_record) {
+		} else if (next >= core->cfg.nr_state_types ||
+			   type != core->cfg.state_types[next] ||
+			   len > core->cfg.max_record) {
 			return -EINVAL;
 		}
 		break;
@@ -443,12 +340,12 @@ static int check_rec_header(struct vfio_mig_device *mig,
 	return 0;
 }
 
-static int accept_header(struct vfio_mig_device *mig,
+static int accept_header(struct vfio_mig_core *core,
 			 struct vfio_mig_resume *r)
 {
 	const struct vfio_mig_stream_header *sh = (const void *)r->payload;
 	u8 id[VFIO_MIG_MAX_IDENTITY];
-	size_t idlen = identity_get(mig, id);
+	size_t idlen = identity_get(core, id);
 
 	if (le64_to_cpu(sh->magic) != VFIO_MIG_STREAM_MAGIC ||
 	    le16_to_cpu(sh->major) != VFIO_MIG_STREAM_MAJOR ||
@@ -461,14 +358,14 @@ static int accept_header(struct vfio_mig_device *mig,
 	return 0;
 }
 
-static int accept_page(struct vfio_mig_device *mig,
+static int accept_page(struct vfio_mig_core *core,
 		       struct vfio_mig_resume *r)
 {
 	const struct vfio_mig_mem_page *mp = (const void *)r->payload;
 	u64 off = le64_to_cpu(mp->offset);
 
 	if (off & (VFIO_MIG_STREAM_PAGE_SIZE - 1) ||
-	    off >= mig->cfg.mem_size)
+	    off >= core->cfg.mem_size)
 		return -EINVAL;
 	/* The last copy of a page counts; nothing reaches the device yet. */
 	memcpy(r->shadow + off, mp + 1, VFIO_MIG_STREAM_PAGE_SIZE);
@@ -478,30 +375,36 @@ static int accept_page(struct vfio_mig_device *mig,
 }
 
 /* Where the validated state record @i is kept until it is applied. */
-static u8 *state_rec(struct vfio_mig_device *mig, struct vfio_mig_resume *r,
+static u8 *state_rec(struct vfio_mig_core *core, struct vfio_mig_resume *r,
 		     unsigned int i)
 {
-	return r->records + (size_t)i * mig->cfg.max_record;
+	return r->records + (size_t)i * core->cfg.max_record;
 }
 
-static int accept_state(struct vfio_mig_device *mig,
+/* The validated state record @i of a complete stream. */
+const u8 *vfio_mig_resume_record(struct vfio_mig_core *core, unsigned int i)
+{
+	return state_rec(core, core->resume, i);
+}
+
+static int accept_state(struct vfio_mig_core *core,
 			struct vfio_mig_resume *r)
 {
 	unsigned int i = r->next_state;
 	int ret;
 
-	ret = mig->cfg.ops->check_record(mig, r->type, r->payload, r->len);
+	ret = core->cfg.ops->check_record(core->mig, r->type, r->payload, r->len);
 	if (ret)
 		return -EINVAL;
 	/* check_rec_header() bounded r->len by cfg.max_record. */
-	memcpy(state_rec(mig, r, i), r->payload, r->len);
+	memcpy(state_rec(core, r, i), r->payload, r->len);
 	r->state_len[i] = r->len;
 	r->next_state++;
 	return 0;
 }
 
 /* A record is complete: check its CRC and content, then keep it. */
-static int accept_record(struct vfio_mig_device *mig,
+static int accept_record(struct vfio_mig_core *core,
 			 struct vfio_mig_resume *r)
 {
 	const struct vfio_mig_record_hdr *h = (const void *)r->hdr;
@@ -511,20 +414,20 @@ static int accept_record(struct vfio_mig_device *mig,
 		return -EINVAL;
 	switch (r->type) {
 	case VFIO_MIG_REC_HEADER:
-		ret = accept_header(mig, r);
+		ret = accept_header(core, r);
 		break;
 	case VFIO_MIG_REC_MEM_PAGE:
-		ret = accept_page(mig, r);
+		ret = accept_page(core, r);
 		break;
 	case VFIO_MIG_REC_END:
 		/* Complete only if every page of device memory arrived. */
-		ret = r->npages == mig->cfg.mem_size >> PAGE_SHIFT ?
+		ret = r->npages == core->cfg.mem_size >> PAGE_SHIFT ?
 		      0 : -EINVAL;
 		if (!ret)
 			r->phase = VFIO_MIG_DONE;
 		break;
 	default:
-		ret = accept_state(mig, r);
+		ret = accept_state(core, r);
 		break;
 	}
 	if (ret)
@@ -535,9 +438,9 @@ static int accept_record(struct vfio_mig_device *mig,
 	return 0;
 }
 
-static int feed(struct vfio_mig_device *mig, const u8 *src, u64 n)
+static int feed(struct vfio_mig_core *core, const u8 *src, u64 n)
 {
-	struct vfio_mig_resume *r = mig->resume;
+	struct vfio_mig_resume *r = core->resume;
 	int ret;
 
 	while (n) {
@@ -553,7 +456,7 @@ static int feed(struct vfio_mig_device *mig, const u8 *src, u64 n)
 			n -= take;
 			if (r->hdr_have < sizeof(r->hdr))
 				break;
-			ret = check_rec_header(mig, r);
+			ret = check_rec_header(core, r);
 			if (ret)
 				return ret;
 		} else {
@@ -564,7 +467,7 @@ static int feed(struct vfio_mig_device *mig, const u8 *src, u64 n)
 			n -= take;
 		}
 		if (r->in_payload && r->have == r->len) {
-			ret = accept_record(mig, r);
+			ret = accept_record(core, r);
 			if (ret)
 				return ret;
 		}
@@ -577,40 +480,30 @@ static int feed(struct vfio_mig_device *mig, const u8 *src, u64 n)
  * data file's buffer) as the next part of the stream.  An error latches:
  * the session accepts nothing more.
  */
-int vfio_mig_resume_feed(struct vfio_mig_device *mig, const u8 *src,
+int vfio_mig_resume_feed(struct vfio_mig_core *core, const u8 *src,
 			 u64 size)
 {
-	struct vfio_mig_resume *r = mig->resume;
+	struct vfio_mig_resume *r = core->resume;
 	int ret;
 
-	lockdep_assert_held(&mig->lock);
+	lockdep_assert_held(&core->lock);
 	if (WARN_ON(!r))
 		return -EINVAL;
 	if (r->failed)
 		return -EINVAL;
-	ret = feed(mig, src, size);
+	ret = feed(core, src, size);
 	/* Part of the buffer may have been consumed: never retry it. */
 	if (ret)
 		r->failed = true;
 	return ret;
 }
 
-/* RESUME -> RESUME_COMPLETED: apply a complete, valid stream at once. */
-int vfio_mig_resume_finish(struct vfio_mig_device *mig)
-{
-	struct vfio_mig_resume *r = mig->resume;
-	unsigned int i;
 
-	lockdep_assert_held(&mig->lock);
-	if (WARN_ON(!r))
-		return -EINVAL;
-	if (r->failed || r->phase != VFIO_MIG_DONE)
-		return -EINVAL;
-	if (r->shadow)
-		mig->cfg.ops->mem_write(mig, 0, r->shadow, mig->cfg.mem_size);
-	for (i = 0; i < mig->cfg.nr_state_types; i++)
-		mig->cfg.ops->load_record(mig, mig->cfg.state_types[i],
-					  state_rec(mig, r, i), r->state_len[i]);
-	vfio_mig_resume_drop(mig);
-	return 0;
+/* Whether the stream fed so far is complete and valid. */
+bool vfio_mig_resume_complete(struct vfio_mig_core *core)
+{
+	struct vfio_mig_resume *r = core->resume;
+
+	lockdep_assert_held(&core->lock);
+	return r && !r->failed && r->phase == VFIO_MIG_DONE;
 }

@@ -13,16 +13,16 @@
  * Copyright (c) 2026 The vfio-mig authors
  *
  * Locking (the hierarchy: Documentation/vfio-migration.rst, "Locking"):
- * each data file has a mutex (f->lock), taken before mig->lock, that
+ * each data file has a mutex (f->lock), taken before core->lock, that
  * serialises calls on the file and guards its chunk buffer and its link to
  * the device; user memory is copied to and from that buffer with only the
- * file's mutex held.  mig->lock is held across every arc and while a file
+ * file's mutex held.  core->lock is held across every arc and while a file
  * stages or feeds one chunk.
  *
  * Lifetime: the engine keeps a reference to the session's file
- * (mig->v2.file).  When the session ends (an arc out of it, reset, close)
- * the file is unlinked under mig->lock and then cut off under its own
- * mutex once mig->lock is dropped: f->mig becomes NULL and the engine's
+ * (core->v2.file).  When the session ends (an arc out of it, reset, close)
+ * the file is unlinked under core->lock and then cut off under its own
+ * mutex once core->lock is dropped: f->core becomes NULL and the engine's
  * reference goes.  A cut-off file answers -ENODEV and never touches the
  * device again, so it holds no reference to the device: an open data fd
  * keeps neither the vfio device nor the vendor driver's module, only this
@@ -32,6 +32,8 @@
 #include <linux/anon_inodes.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/iova_bitmap.h>
+#include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vfio.h>
@@ -45,8 +47,8 @@
 struct vfio_mig_v2_file {
 	struct file *filp;
 	struct mutex lock;
-	struct vfio_mig_device *mig;	/* NULL once cut off */
-	struct list_head gone;	/* on mig->v2.gone until cut off */
+	struct vfio_mig_core *core;	/* NULL once cut off */
+	struct list_head gone;	/* on core->v2.gone until cut off */
 	u8 *buf;		/* V2_CHUNK bytes */
 	size_t len;		/* staged bytes in @buf (saving) */
 	size_t pos;		/* of which already read */
@@ -54,49 +56,49 @@ struct vfio_mig_v2_file {
 
 /*
  * Lock the device of @f if @f is still its session's file: returns the
- * device with mig->lock held, or NULL (the session ended).
+ * device with core->lock held, or NULL (the session ended).
  */
-static struct vfio_mig_device *v2_lock(struct vfio_mig_v2_file *f)
+static struct vfio_mig_core *v2_lock(struct vfio_mig_v2_file *f)
 {
-	struct vfio_mig_device *mig = f->mig;
+	struct vfio_mig_core *core = f->core;
 
 	lockdep_assert_held(&f->lock);
-	if (!mig)
+	if (!core)
 		return NULL;
-	mutex_lock(&mig->lock);
-	if (mig->v2.file != f) {
-		mutex_unlock(&mig->lock);
+	mutex_lock(&core->lock);
+	if (core->v2.file != f) {
+		mutex_unlock(&core->lock);
 		return NULL;
 	}
-	return mig;
+	return core;
 }
 
 /* Whether @f is still its session's file. */
 static bool v2_live(struct vfio_mig_v2_file *f)
 {
-	struct vfio_mig_device *mig = v2_lock(f);
+	struct vfio_mig_core *core = v2_lock(f);
 
-	if (mig)
-		mutex_unlock(&mig->lock);
-	return mig;
+	if (core)
+		mutex_unlock(&core->lock);
+	return core;
 }
 
 /* Stage the next chunk of a save.  *precopy: the device still runs. */
 static int v2_stage(struct vfio_mig_v2_file *f, bool *precopy)
 {
-	struct vfio_mig_device *mig = v2_lock(f);
+	struct vfio_mig_core *core = v2_lock(f);
 
-	if (!mig)
+	if (!core)
 		return -ENODEV;
-	if (WARN_ON(!mig->save)) {
+	if (WARN_ON(!core->save)) {
 		/* A saving file is current only during its save session. */
-		mutex_unlock(&mig->lock);
+		mutex_unlock(&core->lock);
 		return -ENODEV;
 	}
-	f->len = vfio_mig_save_chunk(mig, f->buf, V2_CHUNK);
+	f->len = vfio_mig_save_chunk(core, f->buf, V2_CHUNK);
 	f->pos = 0;
-	*precopy = !mig->save->state;
-	mutex_unlock(&mig->lock);
+	*precopy = !vfio_mig_save_stopped(core);
+	mutex_unlock(&core->lock);
 	return 0;
 }
 
@@ -109,19 +111,19 @@ static int v2_stage(struct vfio_mig_v2_file *f, bool *precopy)
  */
 static void v2_unstage(struct vfio_mig_v2_file *f, bool precopy)
 {
-	struct vfio_mig_device *mig = v2_lock(f);
+	struct vfio_mig_core *core = v2_lock(f);
 
-	if (!mig) {
+	if (!core) {
 		f->len = 0;
 		f->pos = 0;
 		return;
 	}
-	if (precopy == !mig->save->state) {
-		vfio_mig_save_unchunk(mig);
+	if (precopy == !vfio_mig_save_stopped(core)) {
+		vfio_mig_save_unchunk(core);
 		f->len = 0;
 		f->pos = 0;
 	}
-	mutex_unlock(&mig->lock);
+	mutex_unlock(&core->lock);
 }
 
 static ssize_t v2_read(struct file *filp, char __user *ubuf, size_t count,
@@ -171,23 +173,23 @@ static ssize_t v2_write(struct file *filp, const char __user *ubuf,
 			size_t count, loff_t *ppos)
 {
 	struct vfio_mig_v2_file *f = filp->private_data;
-	struct vfio_mig_device *mig;
+	struct vfio_mig_core *core;
 	ssize_t done = 0;
 	int ret = 0;
 
 	if (ppos)
 		return -ESPIPE;
 	mutex_lock(&f->lock);
-	mig = v2_lock(f);
-	if (!mig) {
+	core = v2_lock(f);
+	if (!core) {
 		mutex_unlock(&f->lock);
 		return -ENODEV;
 	}
 	/* Even a zero-length write fails once the stream was refused. */
 	if (!count)
-		ret = WARN_ON(!mig->resume) ? -ENODEV :
-		      vfio_mig_resume_feed(mig, f->buf, 0);
-	mutex_unlock(&mig->lock);
+		ret = WARN_ON(!core->resume) ? -ENODEV :
+		      vfio_mig_resume_feed(core, f->buf, 0);
+	mutex_unlock(&core->lock);
 	while (count && !ret) {
 		size_t n = min_t(size_t, count, V2_CHUNK);
 
@@ -195,15 +197,15 @@ static ssize_t v2_write(struct file *filp, const char __user *ubuf,
 			ret = -EFAULT;
 			break;
 		}
-		mig = v2_lock(f);
-		if (!mig) {
+		core = v2_lock(f);
+		if (!core) {
 			ret = -ENODEV;
 			break;
 		}
 		/* A resuming file is current only during its resume session. */
-		ret = WARN_ON(!mig->resume) ? -ENODEV :
-		      vfio_mig_resume_feed(mig, f->buf, n);
-		mutex_unlock(&mig->lock);
+		ret = WARN_ON(!core->resume) ? -ENODEV :
+		      vfio_mig_resume_feed(core, f->buf, n);
+		mutex_unlock(&core->lock);
 		if (ret)
 			break;
 		done += n;
@@ -224,7 +226,7 @@ static long v2_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 	unsigned long minsz = offsetofend(struct vfio_precopy_info,
 					  dirty_bytes);
 	struct vfio_mig_v2_file *f = filp->private_data;
-	struct vfio_mig_device *mig;
+	struct vfio_mig_core *core;
 	struct vfio_precopy_info info;
 	u64 pre, post;
 	int ret = 0;
@@ -242,20 +244,20 @@ static long v2_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 	if (info.argsz < minsz)
 		return -EINVAL;
 	mutex_lock(&f->lock);
-	mig = v2_lock(f);
-	if (!mig) {
+	core = v2_lock(f);
+	if (!core) {
 		ret = -ENODEV;
 	} else {
-		if (!mig->save ||
-		    (mig->v2.state != VFIO_DEVICE_STATE_PRE_COPY &&
-		     mig->v2.state != VFIO_DEVICE_STATE_PRE_COPY_P2P)) {
+		if (!core->save ||
+		    (core->v2.state != VFIO_DEVICE_STATE_PRE_COPY &&
+		     core->v2.state != VFIO_DEVICE_STATE_PRE_COPY_P2P)) {
 			ret = -EINVAL;
 		} else {
-			vfio_mig_save_pending(mig, &pre, &post);
+			vfio_mig_save_pending(core, &pre, &post);
 			info.initial_bytes = f->len - f->pos;
 			info.dirty_bytes = pre;
 		}
-		mutex_unlock(&mig->lock);
+		mutex_unlock(&core->lock);
 	}
 	mutex_unlock(&f->lock);
 	if (!ret && copy_to_user((void __user *)arg, &info, minsz))
@@ -268,7 +270,7 @@ static int v2_release(struct inode *inode, struct file *filp)
 {
 	struct vfio_mig_v2_file *f = filp->private_data;
 
-	WARN_ON(f->mig);
+	WARN_ON(f->core);
 	kvfree(f->buf);
 	mutex_destroy(&f->lock);
 	kfree(f);
@@ -285,99 +287,102 @@ static const struct file_operations v2_fops = {
 };
 
 /* A new data file; the engine keeps one reference, the caller gets one. */
-static struct file *v2_open_file(struct vfio_mig_device *mig, bool saving)
+static struct file *v2_open_file(struct vfio_mig_core *core, bool saving)
 {
 	struct vfio_mig_v2_file *f;
 	struct file *filp;
 
-	lockdep_assert_held(&mig->lock);
+	lockdep_assert_held(&core->lock);
 	f = kzalloc(sizeof(*f), GFP_KERNEL_ACCOUNT);
 	if (!f)
 		return ERR_PTR(-ENOMEM);
 	f->buf = kvmalloc(V2_CHUNK, GFP_KERNEL_ACCOUNT);
 	if (!f->buf) {
-		kfree(f);
-		return ERR_PTR(-ENOMEM);
+		filp = ERR_PTR(-ENOMEM);
+		goto err_free;
 	}
 	mutex_init(&f->lock);
 	INIT_LIST_HEAD(&f->gone);
 	filp = anon_inode_getfile("vfio_mig", &v2_fops, f,
 				  saving ? O_RDONLY : O_WRONLY);
-	if (IS_ERR(filp)) {
-		kvfree(f->buf);
-		mutex_destroy(&f->lock);
-		kfree(f);
-		return filp;
-	}
+	if (IS_ERR(filp))
+		goto err_mutex;
 	stream_open(filp->f_inode, filp);
 	f->filp = filp;
-	f->mig = mig;
-	mig->v2.file = f;
+	f->core = core;
+	core->v2.file = f;
 	return get_file(filp);
+
+err_mutex:
+	mutex_destroy(&f->lock);
+	kvfree(f->buf);
+err_free:
+	kfree(f);
+	return filp;
 }
 
 /*
  * End the file's session: unlink it, and queue it to be cut off by
- * vfio_mig_v2_cut_off() once mig->lock is dropped.  From now on its calls
+ * vfio_mig_v2_cut_off() once core->lock is dropped.  From now on its calls
  * get -ENODEV.
  */
-static void v2_end_file(struct vfio_mig_device *mig)
+static void v2_end_file(struct vfio_mig_core *core)
 {
-	lockdep_assert_held(&mig->lock);
-	if (mig->v2.file) {
-		list_add_tail(&mig->v2.file->gone, &mig->v2.gone);
-		mig->v2.file = NULL;
+	lockdep_assert_held(&core->lock);
+	if (core->v2.file) {
+		list_add_tail(&core->v2.file->gone, &core->v2.gone);
+		core->v2.file = NULL;
 	}
 }
 
 /**
  * vfio_mig_v2_cut_off() - cut ended data files off the device
- * @mig: the device, mig->lock not held
+ * @core: the engine state, core->lock not held
  *
  * Waits for a call in progress on each file whose session ended, clears
  * its link to the device and drops the engine's reference.  Called after
  * every v2 walk and every reset, so once close_device returns no data file
  * can reach the device.
  */
-void vfio_mig_v2_cut_off(struct vfio_mig_device *mig)
+void vfio_mig_v2_cut_off(struct vfio_mig_core *core)
 {
 	struct vfio_mig_v2_file *f, *n;
 	LIST_HEAD(gone);
 
-	mutex_lock(&mig->lock);
-	list_splice_init(&mig->v2.gone, &gone);
-	mutex_unlock(&mig->lock);
+	mutex_lock(&core->lock);
+	list_splice_init(&core->v2.gone, &gone);
+	mutex_unlock(&core->lock);
 	list_for_each_entry_safe(f, n, &gone, gone) {
 		list_del_init(&f->gone);
 		mutex_lock(&f->lock);
-		f->mig = NULL;
+		f->core = NULL;
 		mutex_unlock(&f->lock);
 		fput(f->filp);
 	}
 }
 
 /* Start a save and its file; undone completely on failure. */
-static struct file *v2_save_file(struct vfio_mig_device *mig, bool stopped)
+static struct file *v2_save_file(struct vfio_mig_core *core, bool stopped)
 {
 	struct file *filp;
 	int ret;
 
-	ret = vfio_mig_save_start(mig);
-	if (!ret && stopped)
-		ret = vfio_mig_save_stop(mig);
-	filp = ret ? ERR_PTR(ret) : v2_open_file(mig, true);
+	ret = stopped ? vfio_mig_stop_copy(core) : vfio_mig_save_start(core);
+	if (ret)
+		return ERR_PTR(ret);
+	filp = v2_open_file(core, true);
 	if (IS_ERR(filp))
-		vfio_mig_save_drop(mig);
+		vfio_mig_save_drop(core);
 	return filp;
 }
 
 /* One arc of the v2 state machine, as the core's walk asks for it. */
-static struct file *v2_step(struct vfio_mig_device *mig, u32 next)
+static struct file *v2_step(struct vfio_mig_core *core, u32 next)
 {
 	struct file *filp;
 	int ret;
 
-	switch (ARC(mig->v2.state, next)) {
+	switch (ARC(core->v2.state, next)) {
 	case ARC(VFIO_DEVICE_STATE_RUNNING, VFIO_DEVICE_STATE_RUNNING_P2P):
 	case ARC(VFIO_DEVICE_STATE_RUNNING_P2P, VFIO_DEVICE_STATE_RUNNING):
 	case ARC(VFIO_DEVICE_STATE_PRE_COPY, VFIO_DEVICE_STATE_PRE_COPY_P2P):
@@ -386,46 +391,41 @@ static struct file *v2_step(struct vfio_mig_device *mig, u32 next)
 		return NULL;
 	case ARC(VFIO_DEVICE_STATE_RUNNING, VFIO_DEVICE_STATE_STOP):
 	case ARC(VFIO_DEVICE_STATE_RUNNING_P2P, VFIO_DEVICE_STATE_STOP):
-		vfio_mig_quiesce(mig);
+		vfio_mig_quiesce(core);
 		return NULL;
 	case ARC(VFIO_DEVICE_STATE_STOP, VFIO_DEVICE_STATE_RUNNING):
 	case ARC(VFIO_DEVICE_STATE_STOP, VFIO_DEVICE_STATE_RUNNING_P2P):
-		vfio_mig_unquiesce(mig);
+		vfio_mig_unquiesce(core);
 		return NULL;
 	case ARC(VFIO_DEVICE_STATE_STOP, VFIO_DEVICE_STATE_STOP_COPY):
-		return v2_save_file(mig, true);
+		return v2_save_file(core, true);
 	case ARC(VFIO_DEVICE_STATE_RUNNING, VFIO_DEVICE_STATE_PRE_COPY):
 	case ARC(VFIO_DEVICE_STATE_RUNNING_P2P, VFIO_DEVICE_STATE_PRE_COPY_P2P):
-		return v2_save_file(mig, false);
+		return v2_save_file(core, false);
 	case ARC(VFIO_DEVICE_STATE_PRE_COPY_P2P, VFIO_DEVICE_STATE_STOP_COPY):
 		/* The same file goes on with the stop-time state. */
-		vfio_mig_quiesce(mig);
-		ret = vfio_mig_save_stop(mig);
-		if (ret) {
-			vfio_mig_unquiesce(mig);
-			return ERR_PTR(ret);
-		}
-		return NULL;
+		ret = vfio_mig_stop_copy(core);
+		return ret ? ERR_PTR(ret) : NULL;
 	case ARC(VFIO_DEVICE_STATE_STOP_COPY, VFIO_DEVICE_STATE_STOP):
 	case ARC(VFIO_DEVICE_STATE_PRE_COPY, VFIO_DEVICE_STATE_RUNNING):
 	case ARC(VFIO_DEVICE_STATE_PRE_COPY_P2P, VFIO_DEVICE_STATE_RUNNING_P2P):
 		/* Leaving a save: the device keeps its state. */
-		v2_end_file(mig);
-		vfio_mig_save_drop(mig);
+		v2_end_file(core);
+		vfio_mig_save_drop(core);
 		return NULL;
 	case ARC(VFIO_DEVICE_STATE_STOP, VFIO_DEVICE_STATE_RESUMING):
-		ret = vfio_mig_resume_start(mig);
+		ret = vfio_mig_resume_start(core);
 		if (ret)
 			return ERR_PTR(ret);
-		filp = v2_open_file(mig, false);
+		filp = v2_open_file(core, false);
 		if (IS_ERR(filp))
-			vfio_mig_resume_drop(mig);
+			vfio_mig_resume_drop(core);
 		return filp;
 	case ARC(VFIO_DEVICE_STATE_RESUMING, VFIO_DEVICE_STATE_STOP):
 		/* Only a complete, valid stream is applied. */
-		if (vfio_mig_resume_finish(mig))
+		if (vfio_mig_resume_finish(core))
 			return ERR_PTR(-EINVAL);
-		v2_end_file(mig);
+		v2_end_file(core);
 		return NULL;
 	}
 	/* The core asks only for arcs of the flags we offer, all above. */
@@ -433,31 +433,26 @@ static struct file *v2_step(struct vfio_mig_device *mig, u32 next)
 	return ERR_PTR(-EINVAL);
 }
 
-/**
- * vfio_mig_v2_set_state() - serve vfio_migration_ops.migration_set_state
- * @mig: the device
- * @vdev: its vfio device (the core's state walk needs it)
- * @new_state: the state asked for (enum vfio_device_mig_state)
- *
- * Walks the arcs the vfio core chooses towards @new_state.  A failed arc
- * leaves the device in the state reached before it, intact.
- *
- * Return: the data file when the walk opens a data session, NULL when it
- * does not, or an ERR_PTR: -EBUSY while another front-end owns the
- * session, -EINVAL for a refused arc (an incomplete or invalid stream on
- * RESUMING -> STOP), or -ENOMEM.
+/*
+ * migration_set_state: walks the arcs the vfio core chooses towards
+ * @new_state.  A failed arc leaves the device in the state reached before
+ * it, intact.  Returns the data file when the walk opens a data session,
+ * NULL when it does not, or an ERR_PTR: -EBUSY while another front-end
+ * owns the session, -EINVAL for a refused arc (an incomplete or invalid
+ * stream on RESUMING -> STOP), or -ENOMEM.
  */
-struct file *vfio_mig_v2_set_state(struct vfio_mig_device *mig,
-				   struct vfio_device *vdev, u32 new_state)
+static struct file *v2_set_state(struct vfio_device *vdev,
+				 enum vfio_device_mig_state new_state)
 {
+	struct vfio_mig_core *core = vfio_mig_core(vdev);
 	enum vfio_device_mig_state next;
 	struct file *filp = NULL;
 	int ret;
 
-	mutex_lock(&mig->lock);
-	ret = vfio_mig_claim(mig, VFIO_MIG_OWNER_V2);
-	while (!ret && mig->v2.state != new_state) {
-		ret = vfio_mig_get_next_state(vdev, mig->v2.state, new_state,
+	mutex_lock(&core->lock);
+	ret = vfio_mig_claim(core, VFIO_MIG_OWNER_V2);
+	while (!ret && core->v2.state != new_state) {
+		ret = vfio_mig_get_next_state(vdev, core->v2.state, new_state,
 					      &next);
 		if (ret)
 			break;
@@ -466,18 +461,18 @@ struct file *vfio_mig_v2_set_state(struct vfio_mig_device *mig,
 			ret = -EINVAL;
 			break;
 		}
-		filp = v2_step(mig, next);
+		filp = v2_step(core, next);
 		if (IS_ERR(filp)) {
 			ret = PTR_ERR(filp);
 			filp = NULL;
 			break;
 		}
-		mig->v2.state = next;
+		core->v2.state = next;
 	}
-	vfio_mig_release(mig, mig->v2.state == VFIO_DEVICE_STATE_RUNNING ||
-			      mig->v2.state == VFIO_DEVICE_STATE_RUNNING_P2P);
-	mutex_unlock(&mig->lock);
-	vfio_mig_v2_cut_off(mig);
+	vfio_mig_release(core, core->v2.state == VFIO_DEVICE_STATE_RUNNING ||
+			       core->v2.state == VFIO_DEVICE_STATE_RUNNING_P2P);
+	mutex_unlock(&core->lock);
+	vfio_mig_v2_cut_off(core);
 	if (ret) {
 		if (filp)
 			fput(filp);
@@ -485,60 +480,125 @@ struct file *vfio_mig_v2_set_state(struct vfio_mig_device *mig,
 	}
 	return filp;
 }
-EXPORT_SYMBOL_GPL(vfio_mig_v2_set_state);
 
-/**
- * vfio_mig_v2_get_state() - serve vfio_migration_ops.migration_get_state
- * @mig: the device
- * @state: returns the current state (enum vfio_device_mig_state)
- *
- * Return: 0.
- */
-int vfio_mig_v2_get_state(struct vfio_mig_device *mig, u32 *state)
+static int v2_get_state(struct vfio_device *vdev,
+			enum vfio_device_mig_state *state)
 {
-	mutex_lock(&mig->lock);
-	*state = mig->v2.state;
-	mutex_unlock(&mig->lock);
+	struct vfio_mig_core *core = vfio_mig_core(vdev);
+
+	mutex_lock(&core->lock);
+	*state = core->v2.state;
+	mutex_unlock(&core->lock);
 	return 0;
 }
-EXPORT_SYMBOL_GPL(vfio_mig_v2_get_state);
 
-/**
- * vfio_mig_v2_get_data_size() - serve migration_get_data_size (6.2+)
- * @mig: the device
- * @stop_copy_length: returns the bytes a save from now would produce
- *
- * Return: 0.
- */
-int vfio_mig_v2_get_data_size(struct vfio_mig_device *mig,
-			      unsigned long *stop_copy_length)
+/* migration_get_data_size (6.2+): the bytes a save from now produces. */
+static int __maybe_unused v2_get_data_size(struct vfio_device *vdev,
+					   unsigned long *stop_copy_length)
 {
-	mutex_lock(&mig->lock);
-	*stop_copy_length = vfio_mig_save_estimate(mig);
-	mutex_unlock(&mig->lock);
+	struct vfio_mig_core *core = vfio_mig_core(vdev);
+
+	mutex_lock(&core->lock);
+	*stop_copy_length = vfio_mig_save_estimate(core);
+	mutex_unlock(&core->lock);
 	return 0;
 }
-EXPORT_SYMBOL_GPL(vfio_mig_v2_get_data_size);
 
-/**
- * vfio_mig_v2_flags() - the VFIO_MIGRATION_* flags for vdev->migration_flags
- *
- * Return: STOP_COPY and P2P, and PRE_COPY on kernels that have it.
- */
-u32 vfio_mig_v2_flags(void)
-{
-	return VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
-	       (VFIO_MIG_HAVE_PRE_COPY ? VFIO_MIGRATION_PRE_COPY : 0);
-}
-EXPORT_SYMBOL_GPL(vfio_mig_v2_flags);
+static const struct vfio_migration_ops v2_mig_ops = {
+	.migration_set_state = v2_set_state,
+	.migration_get_state = v2_get_state,
+	VFIO_MIG_DATA_SIZE_OP(v2_get_data_size)
+};
+
+/* ---------------------------------------------------------------------- */
+/* Device DMA logging (VFIO_DEVICE_FEATURE_DMA_LOGGING_*) */
 
 /*
- * Called on abort (reset, close): end the file, back to RUNNING.  The
- * caller runs vfio_mig_v2_cut_off() after dropping mig->lock.
+ * log_start: an empty DMA log that records every DMA write until
+ * log_stop, a reset or close; -EBUSY if logging is on already (the log is
+ * kept).  The ranges the user names are not needed: reports are clipped
+ * to what is asked.
  */
-void vfio_mig_v2_reset(struct vfio_mig_device *mig)
+static int v2_log_start(struct vfio_device *vdev,
+			struct rb_root_cached *ranges, u32 nnodes,
+			u64 *page_size)
 {
-	lockdep_assert_held(&mig->lock);
-	v2_end_file(mig);
-	mig->v2.state = VFIO_DEVICE_STATE_RUNNING;
+	*page_size = PAGE_SIZE;
+	return vfio_mig_dma_log_start(vfio_mig_core(vdev));
+}
+
+static int v2_log_stop(struct vfio_device *vdev)
+{
+	vfio_mig_dma_log_stop(vfio_mig_core(vdev));
+	return 0;
+}
+
+struct report_out {
+	struct iova_bitmap *dirty;
+	u64 first, last;	/* the window asked for, inclusive */
+};
+
+/* Report one logged page, clipped to the window. */
+static void report_set(void *arg, u64 pfn)
+{
+	struct report_out *r = arg;
+	u64 lo = max(pfn << PAGE_SHIFT, r->first);
+	u64 hi = min((pfn << PAGE_SHIFT) + PAGE_SIZE - 1, r->last);
+
+	if (lo <= hi)
+		iova_bitmap_set(r->dirty, lo, hi - lo + 1);
+}
+
+/*
+ * log_read_and_clear: report and clear the logged pages in [@iova, @iova +
+ * @length), setting no bit outside that window.  -EINVAL if logging is
+ * off, or the range is empty, wraps or is not page aligned; -EIO if the
+ * log could not record every page.
+ */
+static int v2_log_read_and_clear(struct vfio_device *vdev,
+				 unsigned long iova, unsigned long length,
+				 struct iova_bitmap *dirty)
+{
+	struct report_out r = { .dirty = dirty, .first = iova };
+
+	if (!length || !PAGE_ALIGNED(iova) || !PAGE_ALIGNED(length) ||
+	    check_add_overflow((u64)iova, (u64)length - 1, &r.last))
+		return -EINVAL;
+	return vfio_mig_dma_log_take(vfio_mig_core(vdev), iova >> PAGE_SHIFT,
+				     (r.last >> PAGE_SHIFT) + 1, report_set,
+				     &r);
+}
+
+static const struct vfio_log_ops v2_log_ops = {
+	.log_start = v2_log_start,
+	.log_stop = v2_log_stop,
+	.log_read_and_clear = v2_log_read_and_clear,
+};
+
+/* Offer the v2 protocol: the vfio core's migration and logging ops. */
+void vfio_mig_v2_setup(struct vfio_mig_core *core)
+{
+	struct vfio_device *vdev = &core->mig->vdev;
+
+	INIT_LIST_HEAD(&core->v2.gone);
+	core->v2.state = VFIO_DEVICE_STATE_RUNNING;
+	vdev->migration_flags = VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
+		(VFIO_MIG_HAVE_PRE_COPY ? VFIO_MIGRATION_PRE_COPY : 0);
+	vdev->mig_ops = &v2_mig_ops;
+	/* Where the kernel cannot report device dirty pages, none are. */
+	if (VFIO_MIG_HAVE_DMA_LOGGING)
+		vdev->log_ops = &v2_log_ops;
+}
+
+/*
+ * Device-wide reset and close: end the file, stop DMA logging (it never
+ * outlives the open), back to RUNNING.  The caller runs
+ * vfio_mig_v2_cut_off() after dropping core->lock.
+ */
+void vfio_mig_v2_abort(struct vfio_mig_core *core)
+{
+	lockdep_assert_held(&core->lock);
+	v2_end_file(core);
+	vfio_mig_dma_log_stop(core);
+	core->v2.state = VFIO_DEVICE_STATE_RUNNING;
 }

@@ -69,7 +69,7 @@ static void fake_quiesce(struct vfio_mig_device *mig)
 {
 	struct fake_dev *d = to_fake(mig);
 
-	lockdep_assert_held(&mig->lock);
+	lockdep_assert_held(&mig->core->lock);
 	assert(!d->quiesced);
 	d->quiesced = true;
 }
@@ -78,7 +78,7 @@ static void fake_unquiesce(struct vfio_mig_device *mig)
 {
 	struct fake_dev *d = to_fake(mig);
 
-	lockdep_assert_held(&mig->lock);
+	lockdep_assert_held(&mig->core->lock);
 	assert(d->quiesced);
 	d->quiesced = false;
 }
@@ -89,7 +89,7 @@ static int fake_save_state(struct vfio_mig_device *mig,
 	struct fake_dev *d = to_fake(mig);
 	unsigned int i;
 
-	lockdep_assert_held(&mig->lock);
+	lockdep_assert_held(&mig->core->lock);
 	vfio_mig_emit(s, REC_CONFIG, d->cfg, sizeof(d->cfg));
 	for (i = 0; i < d->ports; i++)
 		vfio_mig_emit(s, REC_UART0 + i, d->uart[i], UART_LEN);
@@ -127,7 +127,7 @@ static int fake_check(const struct fake_dev *d, u32 type, const u8 *p,
 static int fake_check_record(struct vfio_mig_device *mig, u32 type,
 			     const void *p, u32 len)
 {
-	lockdep_assert_held(&mig->lock);
+	lockdep_assert_held(&mig->core->lock);
 	return fake_check(to_fake(mig), type, p, len);
 }
 
@@ -136,7 +136,7 @@ static void fake_load_record(struct vfio_mig_device *mig, u32 type,
 {
 	struct fake_dev *d = to_fake(mig);
 
-	lockdep_assert_held(&mig->lock);
+	lockdep_assert_held(&mig->core->lock);
 	/* The engine applies only what passed the check. */
 	if (fake_check(d, type, p, len))
 		abort();
@@ -162,7 +162,7 @@ static void fake_reset(struct vfio_mig_device *mig)
 {
 	struct fake_dev *d = to_fake(mig);
 
-	lockdep_assert_held(&mig->lock);
+	lockdep_assert_held(&mig->core->lock);
 	memset(d->cfg, 0, sizeof(d->cfg));
 	memset(d->uart, 0, sizeof(d->uart));
 	memset(d->irq, 0, sizeof(d->irq));
@@ -284,16 +284,23 @@ void fake_dev_destroy(struct fake_dev *d)
 	free(d);
 }
 
-/* The v2 front-end is not built into the fuzzers: its two hooks. */
+/* The v2 front-end is not built into the fuzzers: its three hooks. */
 
-void vfio_mig_v2_reset(struct vfio_mig_device *mig)
+void vfio_mig_v2_setup(struct vfio_mig_core *core)
 {
-	lockdep_assert_held(&mig->lock);
-	assert(!mig->v2.file);
-	mig->v2.state = VFIO_DEVICE_STATE_RUNNING;
+	INIT_LIST_HEAD(&core->v2.gone);
+	core->v2.state = VFIO_DEVICE_STATE_RUNNING;
 }
 
-void vfio_mig_v2_cut_off(struct vfio_mig_device *mig)
+void vfio_mig_v2_abort(struct vfio_mig_core *core)
 {
-	assert(!mig->lock.held);
+	lockdep_assert_held(&core->lock);
+	assert(!core->v2.file);
+	vfio_mig_dma_log_stop(core);
+	core->v2.state = VFIO_DEVICE_STATE_RUNNING;
+}
+
+void vfio_mig_v2_cut_off(struct vfio_mig_core *core)
+{
+	assert(!core->lock.held);
 }

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Fuzz target: the access layer (vfio_mig_main.c: decoding of file
- * positions, bounds, widths, the bounce copies, their commit and undo), the
- * vfio-mig region's header actions and state machine
- * (vfio_mig_region.c), the v1 region (vfio_mig_v1.c), the save and resume
- * sessions behind them, the dirty logs (vfio_mig_log.c) and v2 DMA
- * logging's reports.
+ * Fuzz target: the access layer (vfio_mig_access.c: decoding of file
+ * positions, bounds, widths, the bounce copies, their commit and undo),
+ * the device reset and close (vfio_mig_main.c), the vfio-mig region's
+ * header actions and state machine (vfio_mig_region.c), the v1 region
+ * (vfio_mig_v1.c), the session core behind them (vfio_mig_session.c), the
+ * dirty logs (vfio_mig_log.c) and DMA logging's reports.
  *
  * Input: a configuration byte (one of the two small fake devices: the
  * mtty-sized ones only slow this target down), then operations of 8
@@ -53,19 +53,19 @@ static bool take(struct input *in, void *out, size_t n)
 static u64 where(struct fake_dev *d, unsigned int sel, u16 off,
 		 struct input *in)
 {
-	struct vfio_mig_device *mig = &d->mig;
+	struct vfio_mig_core *core = d->mig.core;
 	u64 pos = 0;
 
 	switch (sel % 8) {
 	case 0:
-		return VFIO_MIG_REGION_OFFSET(mig->mig_index) + off % 128;
+		return VFIO_MIG_REGION_OFFSET(core->mig_index) + off % 128;
 	case 1:
-		return VFIO_MIG_REGION_OFFSET(mig->mig_index) +
+		return VFIO_MIG_REGION_OFFSET(core->mig_index) +
 		       VFIO_MIG_HDR_PAGE + off;
 	case 2:
-		return VFIO_MIG_REGION_OFFSET(mig->v1_index) + off % 48;
+		return VFIO_MIG_REGION_OFFSET(core->v1_index) + off % 48;
 	case 3:
-		return VFIO_MIG_REGION_OFFSET(mig->v1_index) +
+		return VFIO_MIG_REGION_OFFSET(core->v1_index) +
 		       VFIO_MIG_HDR_PAGE + off;
 	case 4:
 		return VFIO_MIG_REGION_OFFSET(0) + off % 16;
@@ -82,27 +82,34 @@ static u64 where(struct fake_dev *d, unsigned int sel, u16 off,
 /* The invariants that hold between any two operations. */
 static void check(struct fake_dev *d)
 {
-	struct vfio_mig_device *mig = &d->mig;
-	u64 size = vfio_mig_region_size(mig);
+	struct vfio_mig_core *core = d->mig.core;
+	struct vfio_mig_info *info = &core->region.info;
+	u64 size = vfio_mig_region_size(core);
 
-	if (mig->lock.held || mig->access_lock.held || mig->log_lock.held ||
-	    mig->track_lock.held)
+	if (core->lock.held || core->access_lock.held ||
+	    core->log_lock.held || core->track_lock.held)
 		abort();
-	if (mig->state >= VFIO_MIG_NUM_STATES || mig->v1.state > 4)
+	if (core->region.state >= VFIO_MIG_NUM_STATES || core->v1.state > 4)
 		abort();
-	if (mig->info.data.offset < VFIO_MIG_HDR_PAGE ||
-	    mig->info.data.offset > size ||
-	    mig->info.data.size > size - mig->info.data.offset)
+	if (info->data.offset < VFIO_MIG_HDR_PAGE ||
+	    info->data.offset > size ||
+	    info->data.size > size - info->data.offset)
 		abort();
-	if (mig->v1.data_size > mig->cfg.data_size)
+	if (core->v1.data_size > core->cfg.data_size)
 		abort();
-	if ((mig->save || mig->resume || mig->quiesced) &&
-	    mig->owner == VFIO_MIG_OWNER_NONE)
+	if ((core->save || core->resume || core->quiesced) &&
+	    core->owner == VFIO_MIG_OWNER_NONE)
 		abort();
-	if (mig->save && mig->resume)
+	if (core->save && core->resume)
 		abort();
-	if (mig->quiesced != d->quiesced)
+	if (core->quiesced != d->quiesced)
 		abort();
+}
+
+/* A reported pfn, into the window's bitmap, which checks its bounds. */
+static void report_set(void *arg, u64 pfn)
+{
+	iova_bitmap_set(arg, pfn * PAGE_SIZE, PAGE_SIZE);
 }
 
 static void report(struct fake_dev *d, u8 a, u8 b)
@@ -115,8 +122,8 @@ static void report(struct fake_dev *d, u8 a, u8 b)
 	};
 
 	/* A window of up to 255 pages; 4 words hold 256 bits. */
-	vfio_mig_v2_log_read_and_clear(&d->mig, bm.iova, bm.length,
-				       (struct iova_bitmap *)&bm);
+	vfio_mig_dma_log_take(d->mig.core, a, a + b % 255 + 1, report_set,
+			      &bm);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -146,33 +153,41 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			/* Longer accesses now and then: the data sections. */
 			if (op[1] & 0x80)
 				len *= 256;
-			vfio_mig_rw(&d->mig, (char *)buf, len, &pos,
-				    op[0] % OP_COUNT == OP_WRITE);
+			if (op[0] % OP_COUNT == OP_WRITE)
+				vfio_mig_write(&d->mig.vdev, (char *)buf, len,
+					       &pos);
+			else
+				vfio_mig_read(&d->mig.vdev, (char *)buf, len,
+					      &pos);
 			break;
 		case OP_RESET:
-			vfio_mig_reset(&d->mig);
+			/* VFIO_DEVICE_RESET, or a close and open. */
+			if (op[1] & 1) {
+				vfio_mig_ioctl(&d->mig.vdev, VFIO_DEVICE_RESET,
+					       0);
+			} else {
+				vfio_mig_close_device(&d->mig.vdev);
+				vfio_mig_open_device(&d->mig.vdev);
+			}
 			break;
 		case OP_MEM:
 			vfio_mig_mem_dirty(&d->mig, (u64)off * 64, len);
 			break;
 		case OP_DMA:
-			mutex_lock(&d->mig.lock);
+			mutex_lock(&d->mig.core->lock);
 			/* Under the state lock, as mtty-mig's DMA engine. */
 			vfio_mig_log_dirty(&d->mig, (u64)op[6] * PAGE_SIZE + off,
 					   len * op[7]);
-			mutex_unlock(&d->mig.lock);
+			mutex_unlock(&d->mig.core->lock);
 			break;
-		case OP_LOG_START: {
-			u64 page = 0;
-
-			vfio_mig_v2_log_start(&d->mig, &page);
+		case OP_LOG_START:
+			vfio_mig_dma_log_start(d->mig.core);
 			break;
-		}
 		case OP_LOG_REPORT:
 			report(d, op[6], op[7]);
 			break;
 		case OP_LOG_STOP:
-			vfio_mig_v2_log_stop(&d->mig);
+			vfio_mig_dma_log_stop(d->mig.core);
 			break;
 		}
 		shim_faults.user = 0;

@@ -50,45 +50,42 @@ static int feed(struct fake_dev *d, const u8 *p, size_t len, size_t chunk)
 {
 	int ret = 0;
 
-	mutex_lock(&d->mig.lock);
+	mutex_lock(&d->mig.core->lock);
 	while (len && !ret) {
 		size_t n = len < chunk ? len : chunk;
 
-		ret = vfio_mig_resume_feed(&d->mig, p, n);
+		ret = vfio_mig_resume_feed(d->mig.core, p, n);
 		p += n;
 		len -= n;
 	}
-	mutex_unlock(&d->mig.lock);
+	mutex_unlock(&d->mig.core->lock);
 	return ret;
 }
 
 /* Save @d whole, stopped, into a new buffer; returns its length. */
 static size_t save(struct fake_dev *d, u8 **out)
 {
-	struct vfio_mig_device *mig = &d->mig;
+	struct vfio_mig_core *core = d->mig.core;
 	size_t len = 0, cap = 0;
 	u64 n;
 
 	*out = NULL;
-	mutex_lock(&mig->lock);
-	if (vfio_mig_save_start(mig))
-		abort();
-	vfio_mig_quiesce(mig);
-	if (vfio_mig_save_stop(mig))
+	mutex_lock(&core->lock);
+	if (vfio_mig_stop_copy(core))
 		abort();
 	do {
-		if (cap - len < mig->cfg.data_size) {
-			cap = 2 * cap + mig->cfg.data_size;
+		if (cap - len < core->cfg.data_size) {
+			cap = 2 * cap + core->cfg.data_size;
 			*out = realloc(*out, cap);
 			if (!*out)
 				abort();
 		}
-		n = vfio_mig_save_chunk(mig, *out + len, mig->cfg.data_size);
+		n = vfio_mig_save_chunk(core, *out + len, core->cfg.data_size);
 		len += n;
 	} while (n);
-	vfio_mig_save_drop(mig);
-	vfio_mig_unquiesce(mig);
-	mutex_unlock(&mig->lock);
+	vfio_mig_save_drop(core);
+	vfio_mig_unquiesce(core);
+	mutex_unlock(&core->lock);
 	return len;
 }
 
@@ -99,22 +96,22 @@ static int resume(unsigned int config, const u8 *p, size_t len, size_t chunk,
 	struct fake_dev *d = fake_dev_create(config);
 	int ret;
 
-	mutex_lock(&d->mig.lock);
-	ret = vfio_mig_resume_start(&d->mig);
-	mutex_unlock(&d->mig.lock);
+	mutex_lock(&d->mig.core->lock);
+	ret = vfio_mig_resume_start(d->mig.core);
+	mutex_unlock(&d->mig.core->lock);
 	if (ret)
 		abort();
 	ret = feed(d, p, len, chunk);
-	mutex_lock(&d->mig.lock);
+	mutex_lock(&d->mig.core->lock);
 	if (!ret)
-		ret = vfio_mig_resume_finish(&d->mig);
+		ret = vfio_mig_resume_finish(d->mig.core);
 	if (ret) {
-		vfio_mig_resume_drop(&d->mig);
+		vfio_mig_resume_drop(d->mig.core);
 		/* A refused stream applied nothing. */
 		if (d->loaded)
 			abort();
 	}
-	mutex_unlock(&d->mig.lock);
+	mutex_unlock(&d->mig.core->lock);
 	*out = d;
 	return ret;
 }

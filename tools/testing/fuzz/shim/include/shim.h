@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The kernel APIs the engine's pure parts use, in userspace, so the same
- * source files (drivers/vfio/mdev/vfio_mig_{main,region,stream,log,v1}.c)
+ * source files (drivers/vfio/mdev/vfio_mig_*.c but v2 and pci)
  * build into the fuzzers unchanged.  Every stand-in is the simplest
  * honest one: allocations are malloc (and fail when the fuzzer says so),
  * user copies are memcpy (and fault when the fuzzer says so), locks are
@@ -56,6 +56,7 @@
 #define WARN_ON_ONCE(cond)	WARN_ON(cond)
 #define pr_warn_ratelimited(...)	do { } while (0)
 #define pr_warn(...)		do { } while (0)
+#define dev_warn_ratelimited(...)	do { } while (0)
 
 /* --- arithmetic ---------------------------------------------------------- */
 
@@ -309,7 +310,13 @@ struct vm_area_struct {
 int remap_vmalloc_range(struct vm_area_struct *vma, void *addr,
 			unsigned long pgoff);
 
-struct vfio_device;
+struct device;
+
+/* The part of the vfio core's device the engine touches here. */
+struct vfio_device {
+	struct device *dev;
+};
+
 struct iova_bitmap;
 struct eventfd_ctx;
 struct file;
