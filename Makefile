@@ -31,7 +31,8 @@ USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 
 ST_DIR := tools/testing/selftests/vfio
 ST_LIB := $(ST_DIR)/vfio_test.c
-ST_HDR := $(ST_DIR)/vfio_test.h samples/vfio-mdev/mtty-mig.h include/uapi/linux/vfio_migration.h
+ST_HDR := $(ST_DIR)/vfio_test.h samples/vfio-mdev/mtty-mig.h samples/vfio-mdev/mcount-mig.h \
+	include/uapi/linux/vfio_migration.h
 ST_SRC := $(sort $(wildcard $(ST_DIR)/test_*.c))
 ST_BIN := $(patsubst $(ST_DIR)/%.c,$(BUILD)/selftests/%,$(ST_SRC))
 ST_SH := $(patsubst $(ST_DIR)/%.sh,$(BUILD)/selftests/%,$(wildcard $(ST_DIR)/test_*.sh))
