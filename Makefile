@@ -54,7 +54,7 @@ help:
 	@echo 'make              build the modules, tools and tests (W=1)'
 	@echo 'make check        build, lint, boot the test VM and run every test'
 	@echo 'make check-all    the same for every kernel in scripts/kernels.conf, check-qemu, fuzz'
-	@echo 'make check-qemu   stock QEMU 7.2 and 10.0 migrate an mtty-mig device (every kernel)'
+	@echo 'make check-qemu   stock QEMU 7.2 and 10.0 migrate mtty-mig and mcount-mig devices (every kernel)'
 	@echo 'make test T=NAME  run one test file (tools/testing/selftests/vfio/test_NAME.c) in the VM'
 	@echo 'make stress       the randomized stress test alone: SECONDS=$(SECONDS), SEED= replays'
 	@echo 'make demo         boot the VM and live-migrate an mtty-mig device under load'
