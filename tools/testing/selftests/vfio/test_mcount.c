@@ -325,11 +325,11 @@ static void test_msi(void)
 	t_ok(v2_set_state(&a, ST_RUNNING, NULL) == 0 && tick(&a, "1") == 0 &&
 	     efd_drain(other) == 1, "RUNNING again: ticks raise MSI");
 	mig_find(&a, &m);
-	mig_set_state(&a, &m, VFIO_MIG_STATE_STOPNCOPY);
-	t_ok(tick(&a, "1") == -EBUSY && efd_drain(other) == 0,
+	t_ok(mig_set_state(&a, &m, VFIO_MIG_STATE_STOPNCOPY) == 0 &&
+	     tick(&a, "1") == -EBUSY && efd_drain(other) == 0,
 	     "vfio-mig STOPNCOPY: traffic/tick EBUSY, no MSI");
-	mig_set_state(&a, &m, VFIO_MIG_STATE_RUNNING);
-	t_ok(tick(&a, "1") == 0 && efd_drain(other) == 1,
+	t_ok(mig_set_state(&a, &m, VFIO_MIG_STATE_RUNNING) == 0 &&
+	     tick(&a, "1") == 0 && efd_drain(other) == 1,
 	     "vfio-mig RUNNING: ticks again");
 
 	t_ok(irq_set_eventfd(&a, VFIO_PCI_MSI_IRQ_INDEX, -1) == 0 &&
@@ -578,11 +578,11 @@ static void test_refusals(enum proto pr)
 
 	open_new(&a, TYPE_4);
 	fill(&a, 4, 9, efd);
-	save(pr, &a, &s4);
+	t_ok(save(pr, &a, &s4) == 0 && s4.len, "%s: a 4ctr saved", proto_name[pr]);
 	vdev_destroy(&a);
 	open_new(&a, TYPE_1);
 	fill(&a, 1, 10, efd);
-	save(pr, &a, &s1);
+	t_ok(save(pr, &a, &s1) == 0 && s1.len, "%s: a 1ctr saved", proto_name[pr]);
 	vdev_destroy(&a);
 	close(efd);
 
