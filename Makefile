@@ -31,7 +31,8 @@ USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 
 ST_DIR := tools/testing/selftests/vfio
 ST_LIB := $(ST_DIR)/vfio_test.c
-ST_HDR := $(ST_DIR)/vfio_test.h samples/vfio-mdev/mtty-mig.h include/uapi/linux/vfio_migration.h
+ST_HDR := $(ST_DIR)/vfio_test.h samples/vfio-mdev/mtty-mig.h samples/vfio-mdev/mcount-mig.h \
+	include/uapi/linux/vfio_migration.h
 ST_SRC := $(sort $(wildcard $(ST_DIR)/test_*.c))
 ST_BIN := $(patsubst $(ST_DIR)/%.c,$(BUILD)/selftests/%,$(ST_SRC))
 ST_SH := $(patsubst $(ST_DIR)/%.sh,$(BUILD)/selftests/%,$(wildcard $(ST_DIR)/test_*.sh))
@@ -53,7 +54,7 @@ help:
 	@echo 'make              build the modules, tools and tests (W=1)'
 	@echo 'make check        build, lint, boot the test VM and run every test'
 	@echo 'make check-all    the same for every kernel in scripts/kernels.conf, check-qemu, fuzz'
-	@echo 'make check-qemu   stock QEMU 7.2 and 10.0 migrate an mtty-mig device (every kernel)'
+	@echo 'make check-qemu   stock QEMU 7.2 and 10.0 migrate mtty-mig and mcount-mig devices (every kernel)'
 	@echo 'make test T=NAME  run one test file (tools/testing/selftests/vfio/test_NAME.c) in the VM'
 	@echo 'make stress       the randomized stress test alone: SECONDS=$(SECONDS), SEED= replays'
 	@echo 'make demo         boot the VM and live-migrate an mtty-mig device under load'

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Stock QEMU migrates an mtty-mig device (run inside the test VM).
+# Stock QEMU migrates an mtty-mig and an mcount-mig device (run inside the
+# test VM).
 #
 # usage: test_qemu.sh HMP QEMU
 #   HMP   the built hmp helper (tools/testing/qemu/hmp.c)
@@ -14,13 +15,15 @@
 # traffic source (memory writes, and DMA engine runs into guest memory)
 # while the migration runs.  Cases: live over loopback TCP, to a file and
 # back with exec:, a destination of another mdev type, and a cancelled
-# migration.  Prints TAP and "N passed, N failed".
+# migration.  An mcount-mig counter device migrates live while its
+# traffic source ticks it, and a destination of another type refuses it.
+# Prints TAP and "N passed, N failed".
 
 set -u
 
 hmp_bin=${1:?usage: test_qemu.sh HMP QEMU}
 qemu=${2:?usage: test_qemu.sh HMP QEMU}
-types=/sys/class/mdev_bus/mtty_mig/mdev_supported_types
+bus=/sys/class/mdev_bus
 work=$(mktemp -d /tmp/qemu-mig.XXXXXX)
 version=$("$qemu" --version | awk '/version/ { print $4; exit }')
 major=${version%%.*}
@@ -73,10 +76,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-mk_mdev() {	# mk_mdev VAR TYPE: a new mdev, its UUID in VAR
-	local u
+mk_mdev() {	# mk_mdev VAR TYPE [PARENT]: a new mdev (of mtty_mig's), its UUID in VAR
+	local u p=${3:-mtty_mig}
 	u=$(cat /proc/sys/kernel/random/uuid)
-	echo "$u" >"$types/mtty_mig-$2/create" || return 1
+	echo "$u" >"$bus/$p/mdev_supported_types/$p-$2/create" || return 1
 	mdevs+=("$u")
 	printf -v "$1" %s "$u"
 }
@@ -86,6 +89,8 @@ traffic() {	# traffic UUID ATTR VALUE: 0 if the device took it
 }
 
 digest() { cat /sys/bus/mdev/devices/"$1"/traffic/digest; }
+# mcount-mig's registers: "ctr0 ctr1 ctr2 ctr3 step ctrl ticks"
+mstate() { cat /sys/bus/mdev/devices/"$1"/traffic/state; }
 
 # start NAME UUID [QEMU ARGS...]: a VM with the mdev at 00:05.0
 start() {
@@ -313,11 +318,81 @@ case_cancel() {
 	wait "$pid_src" "$pid_dst" 2>/dev/null
 }
 
+# BAR0 of the counter device (4348:3254), once SeaBIOS assigned it.
+mcount_bar() {	# mcount_bar NAME -> address
+	local i b
+	for i in $(seq 300); do
+		b=$(hmp "$1" "info pci" | awk '
+			/4348:3254/ { dev = 1 }
+			dev && /BAR0: 32 bit memory at/ { print $6; exit }')
+		case $b in ""|0xffff*) sleep 0.1 ;; *) echo "$b"; return ;; esac
+	done
+	diag "SeaBIOS did not assign the counter device's BAR0: $b"
+}
+
+# mcount_pair CASE TYPE_A TYPE_B PORT: mdevs a and b of mcount_mig, a
+# source VM with a (BAR0 in bar, 1000 ticks done) and a destination VM
+# with b waiting on PORT.  1 (and a failed case) if a VM fails.
+mcount_pair() {
+	mk_mdev a "$2" mcount_mig && mk_mdev b "$3" mcount_mig || return 1
+	if ! start src "$a" || ! start dst "$b" -incoming "tcp:127.0.0.1:$4"; then
+		ok 1 "$1: VMs start"
+		return 1
+	fi
+	bar=$(mcount_bar src)
+	traffic "$a" tick 1000; ok $? "$1: 1000 ticks on the source"
+}
+
+migration_over() { hmp src "info migrate" | grep -qE "status: (completed|failed|cancelled)"; }
+
+# A live migration over TCP, the counters ticking until the source stops.
+case_mcount_live() {
+	local a b bar st sa sb n=0 end=$((SECONDS + 120))
+	mcount_pair "mcount live" 4ctr 4ctr 4447 || return
+	[ -n "$bar" ]; ok $? "mcount live: SeaBIOS assigned BAR0 ($bar)"
+	migrate src tcp:127.0.0.1:4447
+	# 100 ticks at a time until the device is stopped (EBUSY) or the
+	# migration is over.
+	while [ $SECONDS -lt $end ] && traffic "$a" tick 100; do
+		n=$((n + 1))
+		[ $((n % 8)) -eq 0 ] && migration_over && break
+	done
+	st=$(wait_migrate src completed); ok $? "mcount live: migration $st"
+	st=$(run_status dst); [ "$st" = running ]; ok $? "mcount live: destination $st"
+	sa=$(mstate "$a") sb=$(mstate "$b")
+	[ "$sa" = "$sb" ]; ok $? "mcount live: destination traffic/state equals the source's ($sb)"
+	[ "$n" -gt 0 ] && [ "${sb##* }" = $((1000 + 100 * n)) ]
+	ok $? "mcount live: every tick counted, $((100 * n)) of them during the migration"
+	[ $(($(xpq dst $((bar + 0x38))))) = "${sb##* }" ]; ok $? "mcount live: TICKS through BAR0 on the destination"
+	traffic "$b" tick 1 && [ "$(mstate "$b")" != "$sb" ]; ok $? "mcount live: the destination ticks on"
+	hmp dst "quit" >/dev/null 2>&1; hmp src "quit" >/dev/null 2>&1
+	wait "$pid_src" "$pid_dst" 2>/dev/null
+}
+
+# A 4ctr source into a 1ctr destination: refused, the source runs on.
+case_mcount_wrong_type() {
+	local a b bar st sa
+	mcount_pair "mcount wrong type" 4ctr 1ctr 4448 || return
+	sa=$(mstate "$a")
+	hmp src "migrate_set_capability return-path on" >/dev/null
+	hmp dst "migrate_set_capability return-path on" >/dev/null
+	migrate src tcp:127.0.0.1:4448
+	st=$(wait_migrate src completed); [ "$st" = failed ]; ok $? "mcount wrong type: migration $st"
+	for _ in $(seq 100); do kill -0 "$pid_dst" 2>/dev/null || break; sleep 0.1; done
+	! kill -0 "$pid_dst" 2>/dev/null; ok $? "mcount wrong type: destination QEMU gave up"
+	st=$(run_status src); [ "$st" = running ]; ok $? "mcount wrong type: source $st"
+	[ "$(mstate "$a")" = "$sa" ] && traffic "$a" tick 1
+	ok $? "mcount wrong type: source state intact ($sa), and it ticks again"
+	hmp src "quit" >/dev/null 2>&1; wait "$pid_src" 2>/dev/null
+}
+
 echo "# QEMU $version: $qemu (protocol $proto), kernel $(uname -r)"
 case_live
 case_file
 case_wrong_type
 case_cancel
+case_mcount_live
+case_mcount_wrong_type
 echo "1..$n"
 echo "$((n - failed)) passed, $failed failed"
 [ "$failed" -eq 0 ]

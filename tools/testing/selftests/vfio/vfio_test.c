@@ -160,16 +160,21 @@ static int new_uuid(char *uuid)
 	return 0;
 }
 
-int mdev_create(const char *type, char *uuid)
+int mdev_create_on(const char *parent, const char *type, char *uuid)
 {
 	char path[256];
 	int err = new_uuid(uuid);
 
 	if (err)
 		return err;
-	snprintf(path, sizeof(path), MDEV_PARENT "/mdev_supported_types/%s/create",
-		 type);
+	snprintf(path, sizeof(path), "%s/mdev_supported_types/%s/create",
+		 parent, type);
 	return sysfs_write(path, uuid);
+}
+
+int mdev_create(const char *type, char *uuid)
+{
+	return mdev_create_on(MDEV_PARENT, type, uuid);
 }
 
 int mdev_remove(const char *uuid)
@@ -217,8 +222,13 @@ void vdev_close(struct vdev *v)
 
 void vdev_create_open(struct vdev *v, const char *type)
 {
+	vdev_create_open_on(v, MDEV_PARENT, type);
+}
+
+void vdev_create_open_on(struct vdev *v, const char *parent, const char *type)
+{
 	char uuid[40];
-	int err = mdev_create(type, uuid);
+	int err = mdev_create_on(parent, type, uuid);
 
 	if (err)
 		t_bail("cannot create an mdev of type %s: %s", type,

@@ -51,6 +51,8 @@ int sysfs_write(const char *path, const char *val);
 long sysfs_read_long(const char *path);
 /* Create an mdev of @type; fills @uuid (37 bytes).  Returns 0 or -errno. */
 int mdev_create(const char *type, char *uuid);
+/* The same on another parent device (@parent: its /sys/class/mdev_bus path). */
+int mdev_create_on(const char *parent, const char *type, char *uuid);
 int mdev_remove(const char *uuid);
 bool mdev_exists(const char *uuid);
 long mdev_available(const char *type);
@@ -71,6 +73,8 @@ int vdev_open(struct vdev *v, const char *uuid);
 void vdev_close(struct vdev *v);
 /* Create an mdev of @type and open it; bails out on failure. */
 void vdev_create_open(struct vdev *v, const char *type);
+/* The same on another parent device, as mdev_create_on(). */
+void vdev_create_open_on(struct vdev *v, const char *parent, const char *type);
 /* Close and remove. */
 void vdev_destroy(struct vdev *v);
 
