@@ -162,7 +162,7 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
 	-I$(FUZZ_DIR)/shim/include -Iinclude -Iinclude/uapi -Idrivers/vfio/mdev \
 	-I$(FUZZ_DIR) -Itools/vfio-mig
 FUZZ_ENGINE := $(addprefix drivers/vfio/mdev/vfio_mig_,main.c access.c session.c \
-	stream.c log.c region.c v1.c)
+	stream.c log.c region.c v1.c pci.c)
 FUZZ_COMMON := $(FUZZ_DIR)/fake_dev.c $(FUZZ_DIR)/shim/shim.c
 FUZZ_DEPS := $(FUZZ_ENGINE) $(FUZZ_COMMON) $(wildcard $(FUZZ_DIR)/*.h \
 	$(FUZZ_DIR)/shim/include/*.h $(FUZZ_DIR)/shim/include/*/*.h \

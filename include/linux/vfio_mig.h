@@ -20,6 +20,7 @@
 #define _LINUX_VFIO_MIG_H
 
 #include <linux/bits.h>
+#include <linux/mdev.h>
 #include <linux/types.h>
 #include <linux/vfio.h>
 #include <uapi/linux/vfio_migration.h>
@@ -166,6 +167,12 @@ struct vfio_mig_ops {
  * @state_types: the driver record types of the stop-time state, in order
  * @nr_state_types: entries in @state_types
  * @max_record: the longest driver record payload, in bytes
+ * @msi: the engine serves the IRQ ioctls for a device whose one interrupt
+ *	is a single MSI vector (no INTx); the driver raises it with
+ *	vfio_mig_msi_signal().  Without it the driver's ioctl op serves them.
+ *
+ * vfio_mig_init() copies the structure; @ops and @state_types must stay
+ * valid as long as the device.
  */
 struct vfio_mig_config {
 	const struct vfio_mig_ops *ops;
@@ -175,7 +182,10 @@ struct vfio_mig_config {
 	const u32 *state_types;
 	unsigned int nr_state_types;
 	u32 max_record;
+	bool msi;
 };
+
+struct vfio_mig_pci_config;
 
 /**
  * struct vfio_mig_device - the engine's core device
@@ -184,13 +194,20 @@ struct vfio_mig_config {
  * @regions: region descriptions, indexed by VFIO region index; the driver
  *	fills its own before vfio_mig_init(), which appends the migration
  *	regions
- * @num_regions: number of regions VFIO_DEVICE_GET_INFO reports
+ * @num_regions: number of regions VFIO_DEVICE_GET_INFO reports; the
+ *	migration regions get the indexes @num_regions and @num_regions + 1
+ *	at vfio_mig_init()
+ * @pci: optional: a config space the engine serves as the PCI config
+ *	region (masked writes), under @pci_lock; set before vfio_mig_init()
+ * @pci_lock: the driver's lock that protects @pci
  * @core: the engine's private state (sessions, front-ends, logs)
  */
 struct vfio_mig_device {
 	struct vfio_device vdev;
 	struct vfio_mig_region regions[VFIO_MIG_MAX_REGIONS];
 	unsigned int num_regions;
+	struct vfio_mig_pci_config *pci;
+	struct mutex *pci_lock;
 	struct vfio_mig_core *core;
 };
 
@@ -218,12 +235,44 @@ int vfio_mig_emit(struct vfio_mig_stream *s, u32 type, const void *p,
 		  u32 len);
 void vfio_mig_mem_dirty(struct vfio_mig_device *mig, u64 off, u64 len);
 void vfio_mig_log_dirty(struct vfio_mig_device *mig, u64 iova, u64 len);
+void vfio_mig_msi_signal(struct vfio_mig_device *mig);
+
+/* For the driver's mdev probe and remove. */
+struct attribute_group;
+int vfio_mig_register(struct vfio_mig_device *mig,
+		      const struct attribute_group *group);
+void vfio_mig_unregister(struct vfio_mig_device *mig,
+			 const struct attribute_group *group);
+
+/**
+ * struct vfio_mig_parent - an mdev parent device of its own class
+ * @class: the class, named as the parent
+ * @dev: the parent device, /sys/class/mdev_bus/<name>
+ * @parent: the mdev core's parent
+ */
+struct vfio_mig_parent {
+	struct class *class;
+	struct device *dev;
+	struct mdev_parent parent;
+};
+
+struct mdev_driver;
+struct mdev_type;
+int vfio_mig_parent_register(struct vfio_mig_parent *p, const char *name,
+			     struct mdev_driver *drv, struct mdev_type **types,
+			     unsigned int nr_types);
+void vfio_mig_parent_unregister(struct vfio_mig_parent *p,
+				struct mdev_driver *drv);
 
 /**
  * struct vfio_mig_pci_config - an emulated PCI configuration space
  * @val: the current contents
  * @wmask: per byte, the bits software may write
  * @reset: the power-on contents, as vfio_mig_pci_config_seal() kept them
+ *
+ * Lay it out with vfio_mig_pci_config_put() and seal it once, before the
+ * device is registered; from then on @wmask and @reset never change and
+ * only @val does, under the driver's lock.
  */
 struct vfio_mig_pci_config {
 	u8 val[256];
@@ -233,6 +282,10 @@ struct vfio_mig_pci_config {
 
 void vfio_mig_pci_config_put(struct vfio_mig_pci_config *pc, unsigned int off,
 			     u32 val, unsigned int len, u32 wmask);
+void vfio_mig_pci_config_header(struct vfio_mig_pci_config *pc, u16 vendor,
+				u16 device, u8 revision, u32 class,
+				u16 command);
+void vfio_mig_pci_config_msi(struct vfio_mig_pci_config *pc, u8 cap);
 void vfio_mig_pci_config_seal(struct vfio_mig_pci_config *pc);
 void vfio_mig_pci_config_reset(struct vfio_mig_pci_config *pc);
 void vfio_mig_pci_config_write(struct vfio_mig_pci_config *pc, u64 off,

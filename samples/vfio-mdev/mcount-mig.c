@@ -9,23 +9,19 @@
  * Copyright (c) 2026 The vfio-mig authors
  *
  * Locking: mcount_state.lock protects all mutable device state (config
- * space, registers, the quiesced flag, the MSI eventfd).  Region callbacks,
- * the engine's ops, ioctls and the traffic files take it, inside the
- * engine's state lock when the engine calls in; nothing here calls into
- * the engine or copies user memory while holding it.
+ * space, registers, the quiesced flag).  Region callbacks, the engine's
+ * ops and the traffic files take it, inside the engine's state lock when
+ * the engine calls in; nothing here calls into the engine, but for
+ * vfio_mig_msi_signal(), or copies user memory while holding it.
  */
 
 #include <linux/device.h>
-#include <linux/eventfd.h>
-#include <linux/kernel.h>
 #include <linux/lockdep.h>
 #include <linux/mdev.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/pci_regs.h>
 #include <linux/sizes.h>
-#include <linux/sysfs.h>
-#include <linux/uaccess.h>
 #include <linux/vfio.h>
 #include <linux/vfio_mig.h>
 #include <linux/vfio_mig_compat.h>
@@ -33,7 +29,6 @@
 #include "mcount-mig.h"
 
 #define MCOUNT_NAME		"mcount_mig"
-#define MCOUNT_CFG_SIZE		256
 #define MCOUNT_MAX_INSTANCES	32	/* shared by both types */
 #define MCOUNT_MAX_TICKS	1000000	/* per write of traffic/tick */
 /* Register slots: BAR0 offset / 8; the CMD slot always holds 0. */
@@ -47,12 +42,9 @@ struct mcount_type {
 	unsigned int nr;		/* counters */
 };
 
-/* MCOUNT_REC_REGS */
+/* MCOUNT_REC_REGS: the registers as BAR0 lays them out, little-endian. */
 struct mcount_regs_rec {
-	__le64 ctr[MCOUNT_MAX_CTRS];
-	__le64 step;
-	__le32 ctrl;
-	__le64 ticks;
+	__le64 reg[MCOUNT_BAR_SIZE / 8];
 } __packed;
 static_assert(sizeof(struct mcount_regs_rec) == MCOUNT_REGS_LEN);
 
@@ -63,7 +55,6 @@ struct mcount_state {
 	struct vfio_mig_pci_config cfg;
 	u64 reg[MCOUNT_BAR_SIZE / 8];	/* counters >= nr stay 0 */
 	bool quiesced;
-	struct eventfd_ctx *msi_trigger;
 };
 
 static struct mcount_type mcount_types[] = {
@@ -77,11 +68,7 @@ static struct mdev_type *mcount_mdev_types[] = {
 	&mcount_types[0].type, &mcount_types[1].type,
 };
 
-static struct {
-	struct class *class;
-	struct device *dev;
-	struct mdev_parent parent;
-} mcount_parent;
+static struct vfio_mig_parent mcount_parent;
 
 static inline struct mcount_state *mig_to_state(struct vfio_mig_device *mig)
 {
@@ -90,54 +77,17 @@ static inline struct mcount_state *mig_to_state(struct vfio_mig_device *mig)
 
 static void mcount_cfg_init(struct mcount_state *st)
 {
-	static const struct { u8 off, len; u32 val, wmask; } f[] = {
-		{ PCI_VENDOR_ID, 2, MCOUNT_PCI_VENDOR, 0 },
-		{ PCI_DEVICE_ID, 2, MCOUNT_PCI_DEVICE, 0 },
-		{ PCI_COMMAND, 2, 0, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER },
-		{ PCI_STATUS, 2, PCI_STATUS_CAP_LIST, 0 },
-		{ PCI_CLASS_PROG, 3, MCOUNT_PCI_CLASS, 0 },
-		{ PCI_BASE_ADDRESS_0, 4, PCI_BASE_ADDRESS_MEM_TYPE_32,
-		  ~(u32)(MCOUNT_BAR_SIZE - 1) },
-		{ PCI_SUBSYSTEM_VENDOR_ID, 2, MCOUNT_PCI_VENDOR, 0 },
-		{ PCI_CAPABILITY_LIST, 1, MCOUNT_MSI_CAP, 0 },
-		{ PCI_INTERRUPT_LINE, 1, 0, 0xff },	/* pin 0: no INTx */
-		/* MSI: one vector, 64-bit; of the flags only the enable bit. */
-		{ MCOUNT_MSI_CAP + PCI_CAP_LIST_ID, 1, PCI_CAP_ID_MSI, 0 },
-		{ MCOUNT_MSI_CAP + PCI_MSI_FLAGS, 2, PCI_MSI_FLAGS_64BIT,
-		  PCI_MSI_FLAGS_ENABLE },
-		{ MCOUNT_MSI_CAP + PCI_MSI_ADDRESS_LO, 4, 0, 0xfffffffc },
-		{ MCOUNT_MSI_CAP + PCI_MSI_ADDRESS_HI, 4, 0, 0xffffffff },
-		{ MCOUNT_MSI_CAP + PCI_MSI_DATA_64, 2, 0, 0xffff },
-	};
-	unsigned int i;
+	struct vfio_mig_pci_config *pc = &st->cfg;
 
-	for (i = 0; i < ARRAY_SIZE(f); i++)
-		vfio_mig_pci_config_put(&st->cfg, f[i].off, f[i].val, f[i].len,
-					f[i].wmask);
-	vfio_mig_pci_config_put(&st->cfg, PCI_SUBSYSTEM_ID, st->type->nr, 2, 0);
-	vfio_mig_pci_config_seal(&st->cfg);
-}
-
-static int mcount_cfg_read(struct vfio_mig_device *mig, unsigned int index,
-			   u64 off, void *buf, size_t count)
-{
-	struct mcount_state *st = mig_to_state(mig);
-
-	mutex_lock(&st->lock);
-	memcpy(buf, st->cfg.val + off, count);
-	mutex_unlock(&st->lock);
-	return 0;
-}
-
-static int mcount_cfg_write(struct vfio_mig_device *mig, unsigned int index,
-			    u64 off, const void *buf, size_t count)
-{
-	struct mcount_state *st = mig_to_state(mig);
-
-	mutex_lock(&st->lock);
-	vfio_mig_pci_config_write(&st->cfg, off, buf, count);
-	mutex_unlock(&st->lock);
-	return 0;
+	vfio_mig_pci_config_header(pc, MCOUNT_PCI_VENDOR, MCOUNT_PCI_DEVICE, 0,
+				   MCOUNT_PCI_CLASS,
+				   PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	vfio_mig_pci_config_put(pc, PCI_BASE_ADDRESS_0,
+				PCI_BASE_ADDRESS_MEM_TYPE_32, 4,
+				~(u32)(MCOUNT_BAR_SIZE - 1));
+	vfio_mig_pci_config_put(pc, PCI_SUBSYSTEM_ID, st->type->nr, 2, 0);
+	vfio_mig_pci_config_msi(pc, MCOUNT_MSI_CAP);	/* pin 0: no INTx */
+	vfio_mig_pci_config_seal(pc);
 }
 
 /* Callers make sure the device is not quiesced. */
@@ -151,24 +101,20 @@ static void mcount_tick_locked(struct mcount_state *st)
 	for (i = 0; i < st->type->nr; i++)
 		st->reg[i] += st->reg[R_STEP];
 	st->reg[R_TICKS]++;
-	if ((st->reg[R_CTRL] & MCOUNT_CTRL_MSI) && st->msi_trigger &&
-	    (msi & PCI_MSI_FLAGS_ENABLE))
-		vfio_mig_eventfd_signal(st->msi_trigger);
+	if ((st->reg[R_CTRL] & MCOUNT_CTRL_MSI) && (msi & PCI_MSI_FLAGS_ENABLE))
+		vfio_mig_msi_signal(&st->mig);
 }
 
 static int mcount_bar_read(struct vfio_mig_device *mig, unsigned int index,
 			   u64 off, void *buf, size_t count)
 {
 	struct mcount_state *st = mig_to_state(mig);
-	u64 val;
+	__le64 val;
 
 	mutex_lock(&st->lock);
-	val = st->reg[off / 8] >> 8 * (off & 7);
+	val = cpu_to_le64(st->reg[off / 8] >> 8 * (off & 7));
 	mutex_unlock(&st->lock);
-	if (count == 8)
-		put_unaligned_le64(val, buf);
-	else
-		put_unaligned_le32(val, buf);
+	memcpy(buf, &val, count);	/* the low @count bytes */
 	return 0;
 }
 
@@ -191,85 +137,6 @@ static int mcount_bar_write(struct vfio_mig_device *mig, unsigned int index,
 		st->reg[i] = val;
 	mutex_unlock(&st->lock);
 	return 0;
-}
-
-static long mcount_get_irq_info(void __user *arg)
-{
-	unsigned long minsz = offsetofend(struct vfio_irq_info, count);
-	struct vfio_irq_info info;
-
-	if (copy_from_user(&info, arg, minsz))
-		return -EFAULT;
-	if (info.argsz < minsz || info.index >= VFIO_PCI_NUM_IRQS)
-		return -EINVAL;
-	info.count = info.index == VFIO_PCI_MSI_IRQ_INDEX;
-	info.flags = info.count ? VFIO_IRQ_INFO_EVENTFD |
-				  VFIO_IRQ_INFO_NORESIZE : 0;
-	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
-}
-
-/* MSI only: set or clear its eventfd, tear it down, or fire it. */
-static long mcount_set_irqs(struct mcount_state *st, void __user *arg)
-{
-	unsigned long minsz = offsetofend(struct vfio_irq_set, count);
-	struct eventfd_ctx *ctx = NULL;
-	struct vfio_irq_set hdr;
-	s32 fd = 0;	/* the data: one fd, or one bool in its first byte */
-	size_t size = 0;
-	u32 type;
-
-	if (copy_from_user(&hdr, arg, minsz))
-		return -EFAULT;
-	type = hdr.flags & VFIO_IRQ_SET_DATA_TYPE_MASK;
-	if (vfio_set_irqs_validate_and_prepare(&hdr,
-			hdr.index == VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_NUM_IRQS,
-			&size) || size > sizeof(fd) ||
-	    (hdr.flags & VFIO_IRQ_SET_ACTION_TYPE_MASK) !=
-	    VFIO_IRQ_SET_ACTION_TRIGGER ||
-	    (!hdr.count && type != VFIO_IRQ_SET_DATA_NONE))
-		return -EINVAL;
-	if (size && copy_from_user(&fd, arg + minsz, size))
-		return -EFAULT;
-	if (type == VFIO_IRQ_SET_DATA_EVENTFD && fd >= 0) {
-		ctx = eventfd_ctx_fdget(fd);
-		if (IS_ERR(ctx))
-			return PTR_ERR(ctx);
-	} else if (type == VFIO_IRQ_SET_DATA_EVENTFD && fd != -1) {
-		return -EINVAL;
-	}
-	mutex_lock(&st->lock);
-	if (type == VFIO_IRQ_SET_DATA_EVENTFD || !hdr.count)
-		swap(ctx, st->msi_trigger);
-	else if ((type == VFIO_IRQ_SET_DATA_NONE || fd) && st->msi_trigger &&
-		 !st->quiesced)
-		vfio_mig_eventfd_signal(st->msi_trigger);	/* loopback */
-	mutex_unlock(&st->lock);
-	if (ctx)
-		eventfd_ctx_put(ctx);
-	return 0;
-}
-
-static long mcount_ioctl(struct vfio_mig_device *mig, unsigned int cmd,
-			 unsigned long arg)
-{
-	if (cmd == VFIO_DEVICE_GET_IRQ_INFO)
-		return mcount_get_irq_info((void __user *)arg);
-	if (cmd == VFIO_DEVICE_SET_IRQS)
-		return mcount_set_irqs(mig_to_state(mig), (void __user *)arg);
-	return -ENOTTY;
-}
-
-/* On close and on release. */
-static void mcount_close(struct vfio_mig_device *mig)
-{
-	struct mcount_state *st = mig_to_state(mig);
-	struct eventfd_ctx *ctx = NULL;
-
-	mutex_lock(&st->lock);
-	swap(ctx, st->msi_trigger);
-	mutex_unlock(&st->lock);
-	if (ctx)
-		eventfd_ctx_put(ctx);
 }
 
 static size_t mcount_identity(struct vfio_mig_device *mig, u8 *buf,
@@ -314,17 +181,14 @@ static int mcount_save_state(struct vfio_mig_device *mig,
 {
 	struct mcount_state *st = mig_to_state(mig);
 	struct mcount_regs_rec r;
-	u8 cfg[MCOUNT_CFG_SIZE];
+	u8 cfg[sizeof(st->cfg.val)];
 	unsigned int i;
 	int ret;
 
 	mutex_lock(&st->lock);
 	memcpy(cfg, st->cfg.val, sizeof(cfg));
-	for (i = 0; i < MCOUNT_MAX_CTRS; i++)
-		r.ctr[i] = cpu_to_le64(st->reg[i]);
-	r.step = cpu_to_le64(st->reg[R_STEP]);
-	r.ctrl = cpu_to_le32(st->reg[R_CTRL]);
-	r.ticks = cpu_to_le64(st->reg[R_TICKS]);
+	for (i = 0; i < ARRAY_SIZE(r.reg); i++)
+		r.reg[i] = cpu_to_le64(st->reg[i]);
 	mutex_unlock(&st->lock);
 	ret = vfio_mig_emit(s, MCOUNT_REC_CONFIG, cfg, sizeof(cfg));
 	return ret ?: vfio_mig_emit(s, MCOUNT_REC_REGS, &r, sizeof(r));
@@ -344,11 +208,11 @@ static int mcount_check_record(struct vfio_mig_device *mig, u32 type,
 		mutex_unlock(&st->lock);
 		return ret;
 	}
-	if (type != MCOUNT_REC_REGS || len != sizeof(*r) ||
-	    le32_to_cpu(r->ctrl) & ~MCOUNT_CTRL_MSI)
+	if (type != MCOUNT_REC_REGS || len != sizeof(*r) || r->reg[R_CMD] ||
+	    le64_to_cpu(r->reg[R_CTRL]) & ~MCOUNT_CTRL_MSI)
 		return -EINVAL;
 	for (i = st->type->nr; i < MCOUNT_MAX_CTRS; i++)
-		if (r->ctr[i])
+		if (r->reg[i])
 			return -EINVAL;
 	return 0;
 }
@@ -361,15 +225,11 @@ static void mcount_load_record(struct vfio_mig_device *mig, u32 type,
 	unsigned int i;
 
 	mutex_lock(&st->lock);
-	if (type == MCOUNT_REC_CONFIG) {
+	if (type == MCOUNT_REC_CONFIG)
 		memcpy(st->cfg.val, p, sizeof(st->cfg.val));
-	} else {
-		for (i = 0; i < MCOUNT_MAX_CTRS; i++)
-			st->reg[i] = le64_to_cpu(r->ctr[i]);
-		st->reg[R_STEP] = le64_to_cpu(r->step);
-		st->reg[R_CTRL] = le32_to_cpu(r->ctrl);
-		st->reg[R_TICKS] = le64_to_cpu(r->ticks);
-	}
+	else
+		for (i = 0; i < ARRAY_SIZE(r->reg); i++)
+			st->reg[i] = le64_to_cpu(r->reg[i]);
 	mutex_unlock(&st->lock);
 }
 
@@ -391,8 +251,6 @@ static const struct vfio_mig_ops mcount_mig_ops = {
 	.check_record = mcount_check_record,
 	.load_record = mcount_load_record,
 	.reset = mcount_reset,
-	.close = mcount_close,
-	.ioctl = mcount_ioctl,
 };
 
 static const u32 mcount_state_types[] = { MCOUNT_REC_CONFIG, MCOUNT_REC_REGS };
@@ -400,11 +258,10 @@ static const u32 mcount_state_types[] = { MCOUNT_REC_CONFIG, MCOUNT_REC_REGS };
 static const struct vfio_mig_config mcount_mig_cfg = {
 	.ops = &mcount_mig_ops,
 	.data_size = SZ_64K,
-	.mmap = false,
-	.mem_size = 0,
 	.state_types = mcount_state_types,
 	.nr_state_types = ARRAY_SIZE(mcount_state_types),
-	.max_record = MCOUNT_CFG_SIZE,
+	.max_record = sizeof_field(struct vfio_mig_pci_config, val),
+	.msi = true,
 };
 
 /*
@@ -416,7 +273,7 @@ static const struct vfio_mig_config mcount_mig_cfg = {
 static ssize_t tick_store(struct device *dev, struct device_attribute *attr,
 			  const char *buf, size_t len)
 {
-	struct mcount_state *st = dev_get_drvdata(dev);
+	struct mcount_state *st = mig_to_state(dev_get_drvdata(dev));
 	unsigned int n, i;
 	int ret;
 
@@ -434,7 +291,7 @@ static DEVICE_ATTR_WO(tick);
 static ssize_t state_show(struct device *dev, struct device_attribute *attr,
 			  char *buf)
 {
-	struct mcount_state *st = dev_get_drvdata(dev);
+	struct mcount_state *st = mig_to_state(dev_get_drvdata(dev));
 	u64 r[ARRAY_SIZE(st->reg)];
 
 	mutex_lock(&st->lock);
@@ -458,32 +315,24 @@ static int mcount_init_dev(struct vfio_device *vdev)
 {
 	struct mcount_state *st = container_of(vdev, struct mcount_state,
 					       mig.vdev);
-	const u32 rw = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
-	struct vfio_mig_region *r = st->mig.regions;
 	int ret;
 
 	st->type = container_of(to_mdev_device(vdev->dev)->type,
 				struct mcount_type, type);
 	mutex_init(&st->lock);
 	mcount_cfg_init(st);
+	st->mig.pci = &st->cfg;
+	st->mig.pci_lock = &st->lock;
 	st->mig.num_regions = VFIO_PCI_NUM_REGIONS;
-	r[VFIO_PCI_BAR0_REGION_INDEX] = (struct vfio_mig_region) {
-		.size = MCOUNT_BAR_SIZE, .flags = rw,
+	st->mig.regions[VFIO_PCI_BAR0_REGION_INDEX] = (struct vfio_mig_region) {
+		.size = MCOUNT_BAR_SIZE,
+		.flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE,
 		.widths = VFIO_MIG_W4 | VFIO_MIG_W8, .quiesce = true,
 		.read = mcount_bar_read, .write = mcount_bar_write,
 	};
-	r[VFIO_PCI_CONFIG_REGION_INDEX] = (struct vfio_mig_region) {
-		.size = MCOUNT_CFG_SIZE, .flags = rw,
-		.widths = VFIO_MIG_ANY_LENGTH,
-		.read = mcount_cfg_read, .write = mcount_cfg_write,
-	};
 	ret = vfio_mig_init(&st->mig, &mcount_mig_cfg);
 	if (ret)
-		goto err_mutex;
-	return 0;
-
-err_mutex:
-	mutex_destroy(&st->lock);
+		mutex_destroy(&st->lock);
 	return ret;
 }
 
@@ -493,7 +342,6 @@ static void mcount_release_dev(struct vfio_device *vdev)
 						   vdev);
 
 	vfio_mig_uninit(mig);
-	mcount_close(mig);
 	mutex_destroy(&mig_to_state(mig)->lock);
 	/* Last: it frees the state on kernels where the core does not. */
 	vfio_mig_free_device(vdev);
@@ -513,12 +361,6 @@ static const struct vfio_device_ops mcount_dev_ops = {
 	VFIO_MIG_IOMMUFD_OPS
 };
 
-/*
- * As in mtty-mig, two 6.1 core defects are kept out of reach: the traffic
- * group is made here, not through dev_groups (a failed add of those WARNs
- * when the core removes them), and the device set is assigned here, as
- * registration ignores a failure to allocate one.
- */
 static int mcount_probe(struct mdev_device *mdev)
 {
 	struct mcount_state *st;
@@ -528,35 +370,18 @@ static int mcount_probe(struct mdev_device *mdev)
 			       &mcount_dev_ops);
 	if (IS_ERR(st))
 		return PTR_ERR(st);
-	ret = vfio_assign_device_set(&st->mig.vdev, st);
+	ret = vfio_mig_register(&st->mig, &mcount_traffic_group);
 	if (ret)
-		goto err_put;
-	dev_set_drvdata(&mdev->dev, st);
-	ret = sysfs_create_group(&mdev->dev.kobj, &mcount_traffic_group);
-	if (ret)
-		goto err_drvdata;
-	ret = vfio_register_emulated_iommu_dev(&st->mig.vdev);
-	if (ret)
-		goto err_group;
-	return 0;
-
-err_group:
-	sysfs_remove_group(&mdev->dev.kobj, &mcount_traffic_group);
-err_drvdata:
-	dev_set_drvdata(&mdev->dev, NULL);
-err_put:
-	vfio_put_device(&st->mig.vdev);
+		vfio_put_device(&st->mig.vdev);
 	return ret;
 }
 
 static void mcount_remove(struct mdev_device *mdev)
 {
-	struct mcount_state *st = dev_get_drvdata(&mdev->dev);
+	struct vfio_mig_device *mig = dev_get_drvdata(&mdev->dev);
 
-	/* Waits for the traffic files' callers; none come after. */
-	sysfs_remove_group(&mdev->dev.kobj, &mcount_traffic_group);
-	vfio_unregister_group_dev(&st->mig.vdev);
-	vfio_put_device(&st->mig.vdev);
+	vfio_mig_unregister(mig, &mcount_traffic_group);
+	vfio_put_device(&mig->vdev);
 }
 
 static struct mdev_driver mcount_driver = {
@@ -573,44 +398,14 @@ static struct mdev_driver mcount_driver = {
 
 static int __init mcount_init(void)
 {
-	int ret;
-
-	ret = mdev_register_driver(&mcount_driver);
-	if (ret)
-		return ret;
-	mcount_parent.class = vfio_mig_class_create(MCOUNT_NAME);
-	if (IS_ERR(mcount_parent.class)) {
-		ret = PTR_ERR(mcount_parent.class);
-		goto err_driver;
-	}
-	mcount_parent.dev = device_create(mcount_parent.class, NULL, 0, NULL,
-					  MCOUNT_NAME);
-	if (IS_ERR(mcount_parent.dev)) {
-		ret = PTR_ERR(mcount_parent.dev);
-		goto err_class;
-	}
-	ret = mdev_register_parent(&mcount_parent.parent, mcount_parent.dev,
-				   &mcount_driver, mcount_mdev_types,
-				   ARRAY_SIZE(mcount_mdev_types));
-	if (ret)
-		goto err_device;
-	return 0;
-
-err_device:
-	device_unregister(mcount_parent.dev);
-err_class:
-	class_destroy(mcount_parent.class);
-err_driver:
-	mdev_unregister_driver(&mcount_driver);
-	return ret;
+	return vfio_mig_parent_register(&mcount_parent, MCOUNT_NAME,
+					&mcount_driver, mcount_mdev_types,
+					ARRAY_SIZE(mcount_mdev_types));
 }
 
 static void __exit mcount_exit(void)
 {
-	mdev_unregister_parent(&mcount_parent.parent);
-	device_unregister(mcount_parent.dev);
-	class_destroy(mcount_parent.class);
-	mdev_unregister_driver(&mcount_driver);
+	vfio_mig_parent_unregister(&mcount_parent, &mcount_driver);
 }
 
 module_init(mcount_init);

@@ -37,11 +37,11 @@
 #define MCOUNT_REC_CONFIG	0x100	/* the 256 config space bytes */
 #define MCOUNT_REC_REGS		0x101	/* the registers, little-endian */
 
-/* MCOUNT_REC_REGS: ctr[4], step (u64), ctrl (u32), ticks (u64), packed. */
-#define MCOUNT_REGS_LEN		52
+/* MCOUNT_REC_REGS: the BAR0 image, eight u64: ctr[4], step, ctrl, 0, ticks. */
+#define MCOUNT_REGS_LEN		64
 #define MCOUNT_REGS_CTR(i)	(8 * (i))
 #define MCOUNT_REGS_STEP	32
 #define MCOUNT_REGS_CTRL	40
-#define MCOUNT_REGS_TICKS	44
+#define MCOUNT_REGS_TICKS	56
 
 #endif /* _MCOUNT_MIG_H */

@@ -181,11 +181,7 @@ static const u32 mttym_state_types_2p[] = {
 	MTTYM_REC_DMA,
 };
 
-static struct {
-	struct class *class;
-	struct device dev;
-	struct mdev_parent parent;
-} mttym_parent;
+static struct vfio_mig_parent mttym_parent;
 
 static DEFINE_MUTEX(mttym_pool_lock);
 static unsigned int mttym_ports_free = MTTYM_TOTAL_PORTS;
@@ -216,42 +212,27 @@ static void mttym_cfg_layout(struct mttym_state *st)
 	const struct mttym_type *t = st->type;
 	unsigned int i;
 
-	vfio_mig_pci_config_put(pc, PCI_VENDOR_ID, MTTYM_PCI_VENDOR, 2, 0);
-	vfio_mig_pci_config_put(pc, PCI_DEVICE_ID, MTTYM_PCI_DEVICE, 2, 0);
-	vfio_mig_pci_config_put(pc, PCI_COMMAND, 0, 2,
-		PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
-		PCI_COMMAND_INTX_DISABLE);
-	vfio_mig_pci_config_put(pc, PCI_STATUS, PCI_STATUS_CAP_LIST, 2, 0);
-	vfio_mig_pci_config_put(pc, PCI_REVISION_ID, MTTYM_PCI_REVISION, 1, 0);
-	vfio_mig_pci_config_put(pc, PCI_CLASS_PROG, MTTYM_PCI_CLASS, 3, 0);
-	vfio_mig_pci_config_put(pc, PCI_HEADER_TYPE, PCI_HEADER_TYPE_NORMAL, 1, 0);
-
+	vfio_mig_pci_config_header(pc, MTTYM_PCI_VENDOR, MTTYM_PCI_DEVICE,
+				   MTTYM_PCI_REVISION, MTTYM_PCI_CLASS,
+				   PCI_COMMAND_IO | PCI_COMMAND_MEMORY |
+				   PCI_COMMAND_MASTER |
+				   PCI_COMMAND_INTX_DISABLE);
 	/* UART BARs: I/O space, 8 ports each; bits 0-2 are not writable. */
 	for (i = 0; i < t->nr_ports; i++)
 		vfio_mig_pci_config_put(pc, PCI_BASE_ADDRESS_0 + 4 * i,
-			PCI_BASE_ADDRESS_SPACE_IO, 4,
-			~(u32)(MTTYM_UART_SIZE - 1));
+					PCI_BASE_ADDRESS_SPACE_IO, 4,
+					~(u32)(MTTYM_UART_SIZE - 1));
 	/* Device memory: 32-bit non-prefetchable MMIO. */
-	vfio_mig_pci_config_put(pc, PCI_BASE_ADDRESS_2, PCI_BASE_ADDRESS_MEM_TYPE_32, 4,
-		~(u32)(t->mem_size - 1));
+	vfio_mig_pci_config_put(pc, PCI_BASE_ADDRESS_2,
+				PCI_BASE_ADDRESS_MEM_TYPE_32, 4,
+				~(u32)(t->mem_size - 1));
 	/* DMA engine registers: 32-bit non-prefetchable MMIO, 4 KiB. */
-	vfio_mig_pci_config_put(pc, PCI_BASE_ADDRESS_3, PCI_BASE_ADDRESS_MEM_TYPE_32, 4,
-		~(u32)(MTTYM_DMA_BAR_SIZE - 1));
-
-	vfio_mig_pci_config_put(pc, PCI_SUBSYSTEM_VENDOR_ID, MTTYM_PCI_VENDOR, 2, 0);
+	vfio_mig_pci_config_put(pc, PCI_BASE_ADDRESS_3,
+				PCI_BASE_ADDRESS_MEM_TYPE_32, 4,
+				~(u32)(MTTYM_DMA_BAR_SIZE - 1));
 	vfio_mig_pci_config_put(pc, PCI_SUBSYSTEM_ID, t->nr_ports, 2, 0);
-	vfio_mig_pci_config_put(pc, PCI_CAPABILITY_LIST, MTTYM_MSI_CAP, 1, 0);
-	vfio_mig_pci_config_put(pc, PCI_INTERRUPT_LINE, 0, 1, 0xff);
 	vfio_mig_pci_config_put(pc, PCI_INTERRUPT_PIN, 1, 1, 0);
-
-	/* MSI: one vector, 64-bit address; only the enable bit is writable. */
-	vfio_mig_pci_config_put(pc, MTTYM_MSI_CAP + PCI_CAP_LIST_ID, PCI_CAP_ID_MSI, 1, 0);
-	vfio_mig_pci_config_put(pc, MTTYM_MSI_CAP + PCI_CAP_LIST_NEXT, 0, 1, 0);
-	vfio_mig_pci_config_put(pc, MTTYM_MSI_CAP + PCI_MSI_FLAGS, PCI_MSI_FLAGS_64BIT, 2,
-		PCI_MSI_FLAGS_ENABLE);
-	vfio_mig_pci_config_put(pc, MTTYM_MSI_CAP + PCI_MSI_ADDRESS_LO, 0, 4, 0xfffffffc);
-	vfio_mig_pci_config_put(pc, MTTYM_MSI_CAP + PCI_MSI_ADDRESS_HI, 0, 4, 0xffffffff);
-	vfio_mig_pci_config_put(pc, MTTYM_MSI_CAP + PCI_MSI_DATA_64, 0, 2, 0xffff);
+	vfio_mig_pci_config_msi(pc, MTTYM_MSI_CAP);
 	vfio_mig_pci_config_seal(pc);
 }
 
@@ -1177,7 +1158,7 @@ static const struct vfio_mig_ops mttym_mig_ops = {
 static ssize_t rx_store(struct device *dev, struct device_attribute *attr,
 			const char *buf, size_t len)
 {
-	struct mttym_state *st = dev_get_drvdata(dev);
+	struct mttym_state *st = mig_to_state(dev_get_drvdata(dev));
 	unsigned int port, count, first, i;
 	char end;
 	int ret = 0;
@@ -1202,7 +1183,7 @@ static DEVICE_ATTR_WO(rx);
 static ssize_t mem_store(struct device *dev, struct device_attribute *attr,
 			 const char *buf, size_t len)
 {
-	struct mttym_state *st = dev_get_drvdata(dev);
+	struct mttym_state *st = mig_to_state(dev_get_drvdata(dev));
 	u64 off, n, end, i;
 	unsigned int first;
 	char c;
@@ -1261,7 +1242,7 @@ static void mttym_dma_work_fn(struct work_struct *work)
 static ssize_t dma_store(struct device *dev, struct device_attribute *attr,
 			 const char *buf, size_t len)
 {
-	struct mttym_dma_work w = { .st = dev_get_drvdata(dev) };
+	struct mttym_dma_work w = { .st = mig_to_state(dev_get_drvdata(dev)) };
 	char c;
 
 	if (sscanf(buf, "%llu %llu %llu %c", &w.src, &w.dst, &w.len, &c) != 3 ||
@@ -1278,7 +1259,7 @@ static DEVICE_ATTR_WO(dma);
 static ssize_t digest_show(struct device *dev, struct device_attribute *attr,
 			   char *buf)
 {
-	struct mttym_state *st = dev_get_drvdata(dev);
+	struct mttym_state *st = mig_to_state(dev_get_drvdata(dev));
 	u32 crc;
 
 	mutex_lock(&st->lock);
@@ -1430,15 +1411,6 @@ static const struct vfio_device_ops mttym_dev_ops = {
 	VFIO_MIG_IOMMUFD_OPS
 };
 
-/*
- * Two defects of the 6.1 core's error paths are kept out of reach here
- * (both found by the fault-injection sweep): the traffic directory is made
- * here rather than through the driver's dev_groups, because when adding
- * dev_groups fails the driver core removes them again and WARNs that they
- * are not there; and the device gets its own device set before it is
- * registered, because registration ignores a failure to allocate one and
- * the first open then dereferences a NULL set.
- */
 static int mttym_probe(struct mdev_device *mdev)
 {
 	struct mttym_state *st;
@@ -1448,36 +1420,18 @@ static int mttym_probe(struct mdev_device *mdev)
 			       &mttym_dev_ops);
 	if (IS_ERR(st))
 		return PTR_ERR(st);
-	ret = vfio_assign_device_set(&st->mig.vdev, &st->mig.vdev);
-	if (ret) {
+	ret = vfio_mig_register(&st->mig, &mttym_traffic_group);
+	if (ret)
 		vfio_put_device(&st->mig.vdev);
-		return ret;
-	}
-	dev_set_drvdata(&mdev->dev, st);
-	ret = sysfs_create_group(&mdev->dev.kobj, &mttym_traffic_group);
-	if (ret)
-		goto err_put;
-	ret = vfio_register_emulated_iommu_dev(&st->mig.vdev);
-	if (ret)
-		goto err_group;
-	return 0;
-
-err_group:
-	sysfs_remove_group(&mdev->dev.kobj, &mttym_traffic_group);
-err_put:
-	dev_set_drvdata(&mdev->dev, NULL);
-	vfio_put_device(&st->mig.vdev);
 	return ret;
 }
 
 static void mttym_remove(struct mdev_device *mdev)
 {
-	struct mttym_state *st = dev_get_drvdata(&mdev->dev);
+	struct vfio_mig_device *mig = dev_get_drvdata(&mdev->dev);
 
-	/* Waits for the traffic files' callers; none come after. */
-	sysfs_remove_group(&mdev->dev.kobj, &mttym_traffic_group);
-	vfio_unregister_group_dev(&st->mig.vdev);
-	vfio_put_device(&st->mig.vdev);
+	vfio_mig_unregister(mig, &mttym_traffic_group);
+	vfio_put_device(&mig->vdev);
 }
 
 static unsigned int mttym_get_available(struct mdev_type *mtype)
@@ -1513,16 +1467,9 @@ static struct mdev_driver mttym_driver = {
 	.show_description = mttym_show_description,
 };
 
-static void mttym_parent_release(struct device *dev)
-{
-	/* The parent device is static; nothing to free. */
-}
-
 static int __init mttym_init(void)
 {
 	unsigned int i;
-	int ret;
-
 
 	if (!mem_budget_mib)
 		return -EINVAL;
@@ -1530,44 +1477,14 @@ static int __init mttym_init(void)
 		mttym_mdev_types[i] = &mttym_types[i].type;
 	mttym_mem_free = (u64)mem_budget_mib * SZ_1M;
 	mttym_ports_free = MTTYM_TOTAL_PORTS;
-
-	ret = mdev_register_driver(&mttym_driver);
-	if (ret)
-		return ret;
-	mttym_parent.class = vfio_mig_class_create(MTTYM_NAME);
-	if (IS_ERR(mttym_parent.class)) {
-		ret = PTR_ERR(mttym_parent.class);
-		goto err_driver;
-	}
-	mttym_parent.dev.class = mttym_parent.class;
-	mttym_parent.dev.release = mttym_parent_release;
-	dev_set_name(&mttym_parent.dev, "%s", MTTYM_NAME);
-	ret = device_register(&mttym_parent.dev);
-	if (ret)
-		goto err_put;
-	ret = mdev_register_parent(&mttym_parent.parent, &mttym_parent.dev,
-				   &mttym_driver, mttym_mdev_types,
-				   ARRAY_SIZE(mttym_mdev_types));
-	if (ret)
-		goto err_device;
-	return 0;
-
-err_device:
-	device_del(&mttym_parent.dev);
-err_put:
-	put_device(&mttym_parent.dev);
-	class_destroy(mttym_parent.class);
-err_driver:
-	mdev_unregister_driver(&mttym_driver);
-	return ret;
+	return vfio_mig_parent_register(&mttym_parent, MTTYM_NAME,
+					&mttym_driver, mttym_mdev_types,
+					ARRAY_SIZE(mttym_mdev_types));
 }
 
 static void __exit mttym_exit(void)
 {
-	mdev_unregister_parent(&mttym_parent.parent);
-	device_unregister(&mttym_parent.dev);
-	class_destroy(mttym_parent.class);
-	mdev_unregister_driver(&mttym_driver);
+	vfio_mig_parent_unregister(&mttym_parent, &mttym_driver);
 }
 
 module_init(mttym_init);

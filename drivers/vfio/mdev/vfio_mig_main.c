@@ -50,6 +50,9 @@ static int check_config(const struct vfio_mig_device *mig,
 		return -EINVAL;
 	if (WARN_ON(cfg->max_record > VFIO_MIG_MAX_RECORD))
 		return -EINVAL;
+	if (WARN_ON(mig->pci && (!mig->pci_lock ||
+		    mig->regions[VFIO_PCI_CONFIG_REGION_INDEX].size)))
+		return -EINVAL;
 	return 0;
 }
 
@@ -91,6 +94,13 @@ int vfio_mig_init(struct vfio_mig_device *mig,
 	core->cfg = *cfg;
 	vfio_mig_session_init(core);
 	vfio_mig_log_init(core);
+	spin_lock_init(&core->msi_lock);
+	if (mig->pci) {
+		vfio_mig_pci_region_setup(mig,
+				&mig->regions[VFIO_PCI_CONFIG_REGION_INDEX]);
+		mig->num_regions = max_t(unsigned int, mig->num_regions,
+					 VFIO_PCI_CONFIG_REGION_INDEX + 1);
+	}
 	core->mig_index = mig->num_regions++;
 	core->v1_index = mig->num_regions++;
 	vfio_mig_region_setup(core, &mig->regions[core->mig_index]);
@@ -145,6 +155,7 @@ void vfio_mig_uninit(struct vfio_mig_device *mig)
 	if (!core)
 		return;
 	reset_sessions(core);
+	vfio_mig_msi_release(core);
 	vfree(core->stage);
 	vfree(core->data);
 	mutex_destroy(&core->log_lock);
@@ -178,13 +189,15 @@ EXPORT_SYMBOL_GPL(vfio_mig_open_device);
  * @vdev: the device
  *
  * Ends every migration session of the open and cuts its data files off,
- * then calls the driver's close op, if any.  The device keeps its state.
+ * drops the MSI eventfd, then calls the driver's close op, if any.  The
+ * device keeps its state.
  */
 void vfio_mig_close_device(struct vfio_device *vdev)
 {
 	struct vfio_mig_core *core = vfio_mig_core(vdev);
 
 	reset_sessions(core);
+	vfio_mig_msi_release(core);
 	if (core->cfg.ops->close)
 		core->cfg.ops->close(core->mig);
 }
@@ -227,8 +240,9 @@ static long device_reset(struct vfio_mig_core *core)
  * @arg: its argument
  *
  * Serves VFIO_DEVICE_GET_INFO (a PCI device with reset, the region table,
- * the PCI IRQ indexes), VFIO_DEVICE_GET_REGION_INFO and VFIO_DEVICE_RESET;
- * passes any other ioctl to the driver's ioctl op.
+ * the PCI IRQ indexes), VFIO_DEVICE_GET_REGION_INFO, VFIO_DEVICE_RESET,
+ * and for a device with cfg.msi the IRQ ioctls; passes any other ioctl to
+ * the driver's ioctl op.
  *
  * Return: 0 or the ioctl's result, -EINVAL or -EFAULT for a bad argument,
  * -ENOTTY for an ioctl nobody serves.
@@ -247,6 +261,14 @@ long vfio_mig_ioctl(struct vfio_device *vdev, unsigned int cmd,
 		return vfio_mig_get_region_info(mig, uarg);
 	case VFIO_DEVICE_RESET:
 		return device_reset(mig->core);
+	case VFIO_DEVICE_GET_IRQ_INFO:
+		if (mig->core->cfg.msi)
+			return vfio_mig_get_irq_info(mig->core, uarg);
+		break;
+	case VFIO_DEVICE_SET_IRQS:
+		if (mig->core->cfg.msi)
+			return vfio_mig_set_irqs(mig->core, uarg);
+		break;
 	}
 	if (mig->core->cfg.ops->ioctl)
 		return mig->core->cfg.ops->ioctl(mig, cmd, arg);

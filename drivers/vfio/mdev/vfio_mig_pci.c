@@ -4,15 +4,20 @@
  * The driver lays out its power-on contents with write masks once, the
  * guest's writes change only the writable bits, and an incoming config
  * record is valid only if every bit software cannot write matches the
- * power-on contents.  No locking: the driver holds its own lock around
- * these calls.
+ * power-on contents.  The helpers take no lock: the driver holds its own
+ * around them.  A device that sets mig->pci gets its config region served
+ * here, under mig->pci_lock.
  *
  * Copyright (c) 2026 The vfio-mig authors
  */
 
 #include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/pci_regs.h>
 #include <linux/string.h>
-#include <linux/vfio_mig.h>
+#include <linux/vfio.h>
+
+#include "vfio_mig_priv.h"
 
 /**
  * vfio_mig_pci_config_put() - lay out one field of the power-on contents
@@ -35,6 +40,57 @@ void vfio_mig_pci_config_put(struct vfio_mig_pci_config *pc, unsigned int off,
 	}
 }
 EXPORT_SYMBOL_GPL(vfio_mig_pci_config_put);
+
+/**
+ * vfio_mig_pci_config_header() - lay out a type 0 header's identity
+ * @pc: the config space
+ * @vendor: vendor ID, also the subsystem vendor ID
+ * @device: device ID
+ * @revision: revision ID
+ * @class: class code (base, sub-class, programming interface)
+ * @command: the bits of the command register software may write
+ *
+ * The interrupt line is writable; the BARs, the subsystem ID, the
+ * interrupt pin and capabilities are the driver's to lay out.
+ */
+void vfio_mig_pci_config_header(struct vfio_mig_pci_config *pc, u16 vendor,
+				u16 device, u8 revision, u32 class,
+				u16 command)
+{
+	vfio_mig_pci_config_put(pc, PCI_VENDOR_ID, vendor, 2, 0);
+	vfio_mig_pci_config_put(pc, PCI_DEVICE_ID, device, 2, 0);
+	vfio_mig_pci_config_put(pc, PCI_COMMAND, 0, 2, command);
+	vfio_mig_pci_config_put(pc, PCI_REVISION_ID, revision, 1, 0);
+	vfio_mig_pci_config_put(pc, PCI_CLASS_PROG, class, 3, 0);
+	vfio_mig_pci_config_put(pc, PCI_HEADER_TYPE, PCI_HEADER_TYPE_NORMAL, 1,
+				0);
+	vfio_mig_pci_config_put(pc, PCI_SUBSYSTEM_VENDOR_ID, vendor, 2, 0);
+	vfio_mig_pci_config_put(pc, PCI_INTERRUPT_LINE, 0, 1, 0xff);
+}
+EXPORT_SYMBOL_GPL(vfio_mig_pci_config_header);
+
+/**
+ * vfio_mig_pci_config_msi() - lay out an MSI capability, the only one
+ * @pc: the config space
+ * @cap: its offset
+ *
+ * One vector, 64-bit address: of the flags only the enable bit is
+ * writable; address and data are.  The capability list points at it.
+ */
+void vfio_mig_pci_config_msi(struct vfio_mig_pci_config *pc, u8 cap)
+{
+	vfio_mig_pci_config_put(pc, PCI_STATUS, PCI_STATUS_CAP_LIST, 2, 0);
+	vfio_mig_pci_config_put(pc, PCI_CAPABILITY_LIST, cap, 1, 0);
+	vfio_mig_pci_config_put(pc, cap + PCI_CAP_LIST_ID, PCI_CAP_ID_MSI, 1,
+				0);
+	vfio_mig_pci_config_put(pc, cap + PCI_CAP_LIST_NEXT, 0, 1, 0);
+	vfio_mig_pci_config_put(pc, cap + PCI_MSI_FLAGS, PCI_MSI_FLAGS_64BIT, 2,
+				PCI_MSI_FLAGS_ENABLE);
+	vfio_mig_pci_config_put(pc, cap + PCI_MSI_ADDRESS_LO, 0, 4, 0xfffffffc);
+	vfio_mig_pci_config_put(pc, cap + PCI_MSI_ADDRESS_HI, 0, 4, 0xffffffff);
+	vfio_mig_pci_config_put(pc, cap + PCI_MSI_DATA_64, 0, 2, 0xffff);
+}
+EXPORT_SYMBOL_GPL(vfio_mig_pci_config_msi);
 
 /**
  * vfio_mig_pci_config_seal() - keep the current contents as power-on state
@@ -119,3 +175,35 @@ u16 vfio_mig_pci_config_word(const struct vfio_mig_pci_config *pc,
 	return pc->val[off] | pc->val[off + 1] << 8;
 }
 EXPORT_SYMBOL_GPL(vfio_mig_pci_config_word);
+
+/* The config region of a device with mig->pci: read and masked write. */
+static int config_read(struct vfio_mig_device *mig, unsigned int index,
+		       u64 off, void *buf, size_t count)
+{
+	mutex_lock(mig->pci_lock);
+	memcpy(buf, mig->pci->val + off, count);
+	mutex_unlock(mig->pci_lock);
+	return 0;
+}
+
+static int config_write(struct vfio_mig_device *mig, unsigned int index,
+			u64 off, const void *buf, size_t count)
+{
+	mutex_lock(mig->pci_lock);
+	vfio_mig_pci_config_write(mig->pci, off, buf, count);
+	mutex_unlock(mig->pci_lock);
+	return 0;
+}
+
+void vfio_mig_pci_region_setup(struct vfio_mig_device *mig,
+			       struct vfio_mig_region *r)
+{
+	*r = (struct vfio_mig_region) {
+		.size = sizeof(mig->pci->val),
+		.flags = VFIO_REGION_INFO_FLAG_READ |
+			 VFIO_REGION_INFO_FLAG_WRITE,
+		.widths = VFIO_MIG_ANY_LENGTH,
+		.read = config_read,
+		.write = config_write,
+	};
+}

@@ -11,6 +11,9 @@
  *                        data section
  *   vfio_mig_stream.c    the record codec
  *   vfio_mig_log.c       the dirty logs
+ * and beside them, for vfio_mig_main.c, what is not migration:
+ *   vfio_mig_dev.c       mdev parent, registration, the MSI vector
+ *   vfio_mig_pci.c       the emulated PCI config space
  * The access layer calls the front-ends only through region callbacks.
  *
  * Copyright (c) 2026 The vfio-mig authors
@@ -180,6 +183,8 @@ struct vfio_mig_v2_fe {
  * @access_lock: serialises accesses to regions with a finish callback,
  *	from the action through its user copy and its commit or undo;
  *	taken before @lock
+ * @msi_lock: protects @msi
+ * @msi: the MSI vector's eventfd (with cfg.msi), or NULL
  * @track_lock: protects @mem_dirty (taken from driver write paths)
  * @mem_dirty: device-memory pages written since last sent, or NULL
  * @log_lock: protects @session_log and @dma_log
@@ -205,6 +210,9 @@ struct vfio_mig_core {
 	struct vfio_mig_v2_fe v2;
 
 	struct mutex access_lock;
+
+	spinlock_t msi_lock;
+	struct eventfd_ctx *msi;
 
 	spinlock_t track_lock;
 	unsigned long *mem_dirty;
@@ -285,6 +293,13 @@ int vfio_mig_dma_log_start(struct vfio_mig_core *core);
 void vfio_mig_dma_log_stop(struct vfio_mig_core *core);
 int vfio_mig_dma_log_take(struct vfio_mig_core *core, u64 first, u64 end,
 			  void (*fn)(void *arg, u64 pfn), void *arg);
+
+/* vfio_mig_dev.c and vfio_mig_pci.c, for vfio_mig_main.c */
+void vfio_mig_msi_release(struct vfio_mig_core *core);
+long vfio_mig_get_irq_info(struct vfio_mig_core *core, void __user *arg);
+long vfio_mig_set_irqs(struct vfio_mig_core *core, void __user *arg);
+void vfio_mig_pci_region_setup(struct vfio_mig_device *mig,
+			       struct vfio_mig_region *r);
 
 /* The front-ends, for vfio_mig_main.c */
 void vfio_mig_region_setup(struct vfio_mig_core *core,

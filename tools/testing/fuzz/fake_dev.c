@@ -284,7 +284,25 @@ void fake_dev_destroy(struct fake_dev *d)
 	free(d);
 }
 
-/* The v2 front-end is not built into the fuzzers: its three hooks. */
+/*
+ * Neither the v2 front-end nor the mdev and MSI glue (vfio_mig_dev.c) is
+ * built into the fuzzers: their hooks.  The fake device has no MSI.
+ */
+
+void vfio_mig_msi_release(struct vfio_mig_core *core)
+{
+	assert(!core->msi);
+}
+
+long vfio_mig_get_irq_info(struct vfio_mig_core *core, void __user *arg)
+{
+	abort();
+}
+
+long vfio_mig_set_irqs(struct vfio_mig_core *core, void __user *arg)
+{
+	abort();
+}
 
 void vfio_mig_v2_setup(struct vfio_mig_core *core)
 {

@@ -347,22 +347,23 @@ migration_over() { hmp src "info migrate" | grep -qE "status: (completed|failed|
 
 # A live migration over TCP, the counters ticking until the source stops.
 case_mcount_live() {
-	local a b bar st sa sb n=0 end=$((SECONDS + 120))
+	# rounds, not n: ok() counts the cases in n.
+	local a b bar st sa sb rounds=0 end=$((SECONDS + 120))
 	mcount_pair "mcount live" 4ctr 4ctr 4447 || return
 	[ -n "$bar" ]; ok $? "mcount live: SeaBIOS assigned BAR0 ($bar)"
 	migrate src tcp:127.0.0.1:4447
 	# 100 ticks at a time until the device is stopped (EBUSY) or the
 	# migration is over.
 	while [ $SECONDS -lt $end ] && traffic "$a" tick 100; do
-		n=$((n + 1))
-		[ $((n % 8)) -eq 0 ] && migration_over && break
+		rounds=$((rounds + 1))
+		[ $((rounds % 8)) -eq 0 ] && migration_over && break
 	done
 	st=$(wait_migrate src completed); ok $? "mcount live: migration $st"
 	st=$(run_status dst); [ "$st" = running ]; ok $? "mcount live: destination $st"
 	sa=$(mstate "$a") sb=$(mstate "$b")
 	[ "$sa" = "$sb" ]; ok $? "mcount live: destination traffic/state equals the source's ($sb)"
-	[ "$n" -gt 0 ] && [ "${sb##* }" = $((1000 + 100 * n)) ]
-	ok $? "mcount live: every tick counted, $((100 * n)) of them during the migration"
+	[ "$rounds" -gt 0 ] && [ "${sb##* }" = $((1000 + 100 * rounds)) ]
+	ok $? "mcount live: every tick counted, $((100 * rounds)) of them during the migration"
 	[ $(($(xpq dst $((bar + 0x38))))) = "${sb##* }" ]; ok $? "mcount live: TICKS through BAR0 on the destination"
 	traffic "$b" tick 1 && [ "$(mstate "$b")" != "$sb" ]; ok $? "mcount live: the destination ticks on"
 	hmp dst "quit" >/dev/null 2>&1; hmp src "quit" >/dev/null 2>&1

@@ -183,7 +183,7 @@ static void test_unload(void)
 {
 	const char *top = getenv("VFIO_MIG_TOP");
 	long avail = mdev_available(MDEV_TYPE_1P);
-	char ko[512], idle[40];
+	char ko[512], mc_ko[512], idle[40];
 	struct vdev v;
 	int fd;
 
@@ -193,6 +193,8 @@ static void test_unload(void)
 		return;
 	}
 	snprintf(ko, sizeof(ko), "%s/samples/vfio-mdev/mtty-mig.ko", top);
+	snprintf(mc_ko, sizeof(mc_ko), "%s/samples/vfio-mdev/mcount-mig.ko",
+		 top);
 
 	vdev_create_open(&v, MDEV_TYPE_1P);
 	if (mdev_create(MDEV_TYPE_2P, idle))
@@ -219,7 +221,12 @@ static void test_unload(void)
 	t_ok(uart_in(&v, 0, UART_SCR) == 0x42,
 	     "a device created after the reload works");
 
-	/* A v2 data fd left open keeps only the engine loaded. */
+	/*
+	 * A v2 data fd left open keeps only the engine loaded.  The other
+	 * driver on the engine goes first, so that only the fd can hold it.
+	 */
+	t_ok(delete_module("mcount_mig") == 0,
+	     "mcount_mig unloads: no driver but mtty_mig uses the engine");
 	v2_set_state(&v, ST_STOP_COPY, &fd);
 	vdev_close(&v);
 	t_ok(fd >= 0 && delete_module("mtty_mig") == 0,
@@ -231,6 +238,7 @@ static void test_unload(void)
 	     "the data fd answers ENODEV and closes cleanly");
 	t_ok(load_module(ko) == 0 && mdev_available(MDEV_TYPE_1P) == avail,
 	     "mtty_mig loads again with every instance free");
+	t_ok(load_module(mc_ko) == 0, "mcount_mig loads again");
 }
 
 /*

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The kernel APIs the engine's pure parts use, in userspace, so the same
- * source files (drivers/vfio/mdev/vfio_mig_*.c but v2 and pci)
+ * source files (drivers/vfio/mdev/vfio_mig_*.c but v2 and dev)
  * build into the fuzzers unchanged.  Every stand-in is the simplest
  * honest one: allocations are malloc (and fail when the fuzzer says so),
  * user copies are memcpy (and fault when the fuzzer says so), locks are

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vfio-mig engine: what every emulated mdev PCI function needs besides
+ * migration, so that a vendor driver does not write it again: its mdev
+ * parent, its registration, and a single MSI vector with its eventfd.
+ *
+ * Copyright (c) 2026 The vfio-mig authors
+ *
+ * Locking: core->msi_lock (spinlock) protects the MSI eventfd; it is
+ * taken inside the driver's lock by vfio_mig_msi_signal(), and inside the
+ * state lock by the loopback of VFIO_DEVICE_SET_IRQS.  Nothing under it
+ * sleeps.
+ */
+
+#include <linux/device.h>
+#include <linux/eventfd.h>
+#include <linux/mdev.h>
+#include <linux/slab.h>
+#include <linux/sysfs.h>
+#include <linux/uaccess.h>
+#include <linux/vfio.h>
+#include <linux/vfio_mig_compat.h>
+
+#include "vfio_mig_priv.h"
+
+/**
+ * vfio_mig_parent_register() - register an mdev driver and its parent
+ * @p: the parent, zeroed
+ * @name: the driver's name: the class, the parent device and the prefix
+ *	of its mdev types in sysfs
+ * @drv: the mdev driver
+ * @types: its mdev types
+ * @nr_types: entries in @types
+ *
+ * For the driver's module init; undo with vfio_mig_parent_unregister().
+ *
+ * Return: 0 or -errno, with nothing registered.
+ */
+int vfio_mig_parent_register(struct vfio_mig_parent *p, const char *name,
+			     struct mdev_driver *drv, struct mdev_type **types,
+			     unsigned int nr_types)
+{
+	int ret;
+
+	ret = mdev_register_driver(drv);
+	if (ret)
+		return ret;
+	p->class = vfio_mig_class_create(name);
+	if (IS_ERR(p->class)) {
+		ret = PTR_ERR(p->class);
+		goto err_driver;
+	}
+	p->dev = device_create(p->class, NULL, 0, NULL, "%s", name);
+	if (IS_ERR(p->dev)) {
+		ret = PTR_ERR(p->dev);
+		goto err_class;
+	}
+	ret = mdev_register_parent(&p->parent, p->dev, drv, types, nr_types);
+	if (ret)
+		goto err_device;
+	return 0;
+
+err_device:
+	device_unregister(p->dev);
+err_class:
+	class_destroy(p->class);
+err_driver:
+	mdev_unregister_driver(drv);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(vfio_mig_parent_register);
+
+/**
+ * vfio_mig_parent_unregister() - undo vfio_mig_parent_register()
+ * @p: the parent
+ * @drv: its mdev driver
+ */
+void vfio_mig_parent_unregister(struct vfio_mig_parent *p,
+				struct mdev_driver *drv)
+{
+	mdev_unregister_parent(&p->parent);
+	device_unregister(p->dev);
+	class_destroy(p->class);
+	mdev_unregister_driver(drv);
+}
+EXPORT_SYMBOL_GPL(vfio_mig_parent_unregister);
+
+/**
+ * vfio_mig_register() - register an engine device from mdev probe
+ * @mig: the device, allocated with vfio_alloc_device()
+ * @group: optional: a sysfs group to make on the mdev (its drvdata is @mig)
+ *
+ * Two defects of the 6.1 vfio and driver core error paths are kept out of
+ * reach here (the fault-injection sweep found both): the device gets its
+ * own device set before it is registered, because registration ignores a
+ * failure to allocate one and the first open then dereferences a NULL
+ * set; and @group is made here rather than through the driver's
+ * dev_groups, because when adding dev_groups fails the driver core
+ * removes them again and WARNs that they are not there.
+ *
+ * Return: 0, or -errno with nothing registered (the caller still holds,
+ * and puts, its reference).
+ */
+int vfio_mig_register(struct vfio_mig_device *mig,
+		      const struct attribute_group *group)
+{
+	struct device *dev = mig->vdev.dev;
+	int ret;
+
+	ret = vfio_assign_device_set(&mig->vdev, mig);
+	if (ret)
+		return ret;
+	dev_set_drvdata(dev, mig);
+	if (group) {
+		ret = sysfs_create_group(&dev->kobj, group);
+		if (ret)
+			goto err_drvdata;
+	}
+	ret = vfio_register_emulated_iommu_dev(&mig->vdev);
+	if (ret)
+		goto err_group;
+	return 0;
+
+err_group:
+	if (group)
+		sysfs_remove_group(&dev->kobj, group);
+err_drvdata:
+	dev_set_drvdata(dev, NULL);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(vfio_mig_register);
+
+/**
+ * vfio_mig_unregister() - undo vfio_mig_register(), from mdev remove
+ * @mig: the device
+ * @group: the group passed to vfio_mig_register()
+ *
+ * Removing the group waits for its callers; none come after.  The caller
+ * then puts its reference.
+ */
+void vfio_mig_unregister(struct vfio_mig_device *mig,
+			 const struct attribute_group *group)
+{
+	if (group)
+		sysfs_remove_group(&mig->vdev.dev->kobj, group);
+	vfio_unregister_group_dev(&mig->vdev);
+}
+EXPORT_SYMBOL_GPL(vfio_mig_unregister);
+
+/* ---------------------------------------------------------------------- */
+/* One MSI vector (vfio_mig_config.msi) */
+
+/**
+ * vfio_mig_msi_signal() - raise the device's MSI
+ * @mig: the device
+ *
+ * Signals the eventfd the user set, if any.  The driver calls it only
+ * while its device is not quiesced and MSI is enabled in its config space.
+ * Any context; may be called under the driver's locks.
+ */
+void vfio_mig_msi_signal(struct vfio_mig_device *mig)
+{
+	struct vfio_mig_core *core = mig->core;
+	unsigned long flags;
+
+	spin_lock_irqsave(&core->msi_lock, flags);
+	if (core->msi)
+		vfio_mig_eventfd_signal(core->msi);
+	spin_unlock_irqrestore(&core->msi_lock, flags);
+}
+EXPORT_SYMBOL_GPL(vfio_mig_msi_signal);
+
+/* Replace the MSI eventfd with @ctx (may be NULL); put the old one. */
+static void msi_swap(struct vfio_mig_core *core, struct eventfd_ctx *ctx)
+{
+	spin_lock_irq(&core->msi_lock);
+	swap(ctx, core->msi);
+	spin_unlock_irq(&core->msi_lock);
+	if (ctx)
+		eventfd_ctx_put(ctx);
+}
+
+void vfio_mig_msi_release(struct vfio_mig_core *core)
+{
+	msi_swap(core, NULL);
+}
+
+/* VFIO_DEVICE_GET_IRQ_INFO: one MSI vector, no other interrupt. */
+long vfio_mig_get_irq_info(struct vfio_mig_core *core, void __user *arg)
+{
+	unsigned long minsz = offsetofend(struct vfio_irq_info, count);
+	struct vfio_irq_info info;
+
+	if (copy_from_user(&info, arg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz || info.index >= VFIO_PCI_NUM_IRQS)
+		return -EINVAL;
+	info.count = info.index == VFIO_PCI_MSI_IRQ_INDEX;
+	info.flags = info.count ? VFIO_IRQ_INFO_EVENTFD |
+				  VFIO_IRQ_INFO_NORESIZE : 0;
+	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
+}
+
+/*
+ * VFIO_DEVICE_SET_IRQS for the MSI vector, action TRIGGER only: an eventfd
+ * (-1 clears it), DATA_NONE with count 0 to tear it down, or DATA_NONE or
+ * a true DATA_BOOL to fire it from userspace (not while quiesced).
+ */
+long vfio_mig_set_irqs(struct vfio_mig_core *core, void __user *arg)
+{
+	unsigned long minsz = offsetofend(struct vfio_irq_set, count);
+	struct eventfd_ctx *ctx = NULL;
+	struct vfio_irq_set hdr;
+	s32 data = 0;		/* one fd, or one bool in its first byte */
+	size_t size = 0;
+	u32 type;
+
+	if (copy_from_user(&hdr, arg, minsz))
+		return -EFAULT;
+	if (vfio_set_irqs_validate_and_prepare(&hdr,
+			hdr.index == VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_NUM_IRQS,
+			&size) || size > sizeof(data))
+		return -EINVAL;
+	type = hdr.flags & VFIO_IRQ_SET_DATA_TYPE_MASK;
+	if (hdr.index != VFIO_PCI_MSI_IRQ_INDEX ||
+	    (hdr.flags & VFIO_IRQ_SET_ACTION_TYPE_MASK) !=
+	    VFIO_IRQ_SET_ACTION_TRIGGER ||
+	    (!hdr.count && type != VFIO_IRQ_SET_DATA_NONE))
+		return -EINVAL;
+	if (size && copy_from_user(&data, arg + minsz, size))
+		return -EFAULT;
+	if (type == VFIO_IRQ_SET_DATA_EVENTFD) {
+		if (data < -1)
+			return -EINVAL;
+		if (data >= 0) {
+			ctx = eventfd_ctx_fdget(data);
+			if (IS_ERR(ctx))
+				return PTR_ERR(ctx);
+		}
+		msi_swap(core, ctx);
+	} else if (!hdr.count) {
+		msi_swap(core, NULL);
+	} else if (type == VFIO_IRQ_SET_DATA_NONE || *(u8 *)&data) {
+		/* Loopback; a quiesced device raises nothing. */
+		mutex_lock(&core->lock);
+		if (!core->quiesced)
+			vfio_mig_msi_signal(core->mig);
+		mutex_unlock(&core->lock);
+	}
+	return 0;
+}
