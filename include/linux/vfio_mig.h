@@ -194,9 +194,9 @@ struct vfio_mig_pci_config;
  * @regions: region descriptions, indexed by VFIO region index; the driver
  *	fills its own before vfio_mig_init(), which appends the migration
  *	regions
- * @num_regions: number of regions VFIO_DEVICE_GET_INFO reports; the
- *	migration regions get the indexes @num_regions and @num_regions + 1
- *	at vfio_mig_init()
+ * @num_regions: number of regions VFIO_DEVICE_GET_INFO reports: at least
+ *	VFIO_PCI_NUM_REGIONS; the migration regions get the indexes
+ *	@num_regions and @num_regions + 1 at vfio_mig_init()
  * @pci: optional: a config space the engine serves as the PCI config
  *	region (masked writes), under @pci_lock; set before vfio_mig_init()
  * @pci_lock: the driver's lock that protects @pci

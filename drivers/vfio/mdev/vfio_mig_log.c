@@ -272,18 +272,18 @@ int vfio_mig_session_log_take(struct vfio_mig_core *core, u64 first, u64 n,
 void vfio_mig_session_log_put(struct vfio_mig_core *core, u64 first, u64 n,
 			      const u64 *bits)
 {
+	const unsigned long *set = (const unsigned long *)bits;
 	u64 i;
 
 	lockdep_assert_held(&core->lock);
 	mutex_lock(&core->log_lock);
-	for (i = 0; i < n; i++) {
+	/* Word by word: a large query chunk is mostly empty words. */
+	for (i = find_first_bit(set, n); i < n;
+	     i = find_next_bit(set, n, i + 1)) {
 		u64 pfn = first + i;
-		unsigned long *page;
+		unsigned long *page = xa_load(&core->session_log.pages,
+					      pfn / LOG_PFNS_PER_PAGE);
 
-		if (!(bits[i / 64] & (1ULL << (i % 64))))
-			continue;
-		page = xa_load(&core->session_log.pages,
-			       pfn / LOG_PFNS_PER_PAGE);
 		if (page)
 			set_bit(pfn % LOG_PFNS_PER_PAGE, page);
 	}

@@ -29,7 +29,9 @@ static int check_config(const struct vfio_mig_device *mig,
 {
 	const struct vfio_mig_ops *ops = cfg->ops;
 
-	if (WARN_ON(mig->num_regions + 2 > VFIO_MIG_MAX_REGIONS))
+	/* The migration regions come after the PCI ones, where QEMU looks. */
+	if (WARN_ON(mig->num_regions < VFIO_PCI_NUM_REGIONS ||
+		    mig->num_regions + 2 > VFIO_MIG_MAX_REGIONS))
 		return -EINVAL;
 	if (WARN_ON(!ops))
 		return -EINVAL;
@@ -95,12 +97,9 @@ int vfio_mig_init(struct vfio_mig_device *mig,
 	vfio_mig_session_init(core);
 	vfio_mig_log_init(core);
 	spin_lock_init(&core->msi_lock);
-	if (mig->pci) {
+	if (mig->pci)
 		vfio_mig_pci_region_setup(mig,
 				&mig->regions[VFIO_PCI_CONFIG_REGION_INDEX]);
-		mig->num_regions = max_t(unsigned int, mig->num_regions,
-					 VFIO_PCI_CONFIG_REGION_INDEX + 1);
-	}
 	core->mig_index = mig->num_regions++;
 	core->v1_index = mig->num_regions++;
 	vfio_mig_region_setup(core, &mig->regions[core->mig_index]);

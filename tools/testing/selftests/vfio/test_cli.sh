@@ -4,7 +4,8 @@
 # End-to-end tests of the vfio-mig command line client, inside the test
 # VM: info, save/restore through files and pipes, live migration in one
 # process, over a pipe and over TCP under a workload that checks for lost
-# or duplicated data, and bad input.  Prints TAP.
+# or duplicated data, bad input, and the same client migrating the second
+# sample driver's device.  Prints TAP.
 
 top=${VFIO_MIG_TOP:?run through the VM runner}
 V=$top/build/tools/vfio-mig
@@ -104,8 +105,28 @@ ok $? "after a refused migration the source's state is intact"
 expect 0 "... and it migrates losslessly afterwards" \
 	"$V" migrate --workload --warmup 200 "$A" "$B"
 
+# The second sample driver: the client knows no driver, only the region.
+MT=/sys/class/mdev_bus/mcount_mig/mdev_supported_types
+mkc() {	# mkc TYPE: create an mcount-mig mdev, print its UUID
+	u=$(cat /proc/sys/kernel/random/uuid)
+	echo "$u" >"$MT/mcount_mig-$1/create" && echo "$u"
+}
+mstate() { cat "/sys/bus/mdev/devices/$1/traffic/state"; }
+E=$(mkc 4ctr) F=$(mkc 4ctr) G=$(mkc 1ctr) H=$(mkc 4ctr)
+echo 1234 >"/sys/bus/mdev/devices/$E/traffic/tick"
+expect 0 "an mcount-mig device migrates live" "$V" migrate "$E" "$F"
+[ "$(mstate "$F")" = "$(mstate "$E")" ] &&
+	[ "$(mstate "$F")" = "0 0 0 0 0 0 1234" ]
+ok $? "... and the destination's registers equal the source's"
+expect 0 "an mcount-mig device saves to a file" "$V" save "$E" "$tmp/c.vmig"
+expect 0 "... and restores from it" "$V" restore "$H" "$tmp/c.vmig"
+[ "$(mstate "$H")" = "$(mstate "$E")" ]; ok $? "... with the same registers"
+expect 4 "an mcount-mig stream is refused by a device of another type" \
+	"$V" restore "$G" "$tmp/c.vmig"
+[ "$(mstate "$G")" = "0 0 0 0 0 0 0" ]; ok $? "... which keeps its power-on state"
+
 rm -rf "$tmp"
-for u in $A $B $C $D; do echo 1 >"/sys/bus/mdev/devices/$u/remove"; done
+for u in $A $B $C $D $E $F $G $H; do echo 1 >"/sys/bus/mdev/devices/$u/remove"; done
 echo "1..$n"
 echo "# $pass passed, $fail failed, 0 skipped"
 [ "$fail" -eq 0 ]

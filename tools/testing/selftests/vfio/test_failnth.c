@@ -1085,6 +1085,51 @@ static bool kept_create(struct ctx *c)
 	       mdev_available(MDEV_TYPE_1P) == avail_before;
 }
 
+/*
+ * The second sample driver's mdev: the engine's registration, its MSI
+ * and config region serve it.  Once made it opens, its registers work
+ * and its MSI eventfd can be set; then it goes again.
+ */
+#define MCOUNT_PARENT	"/sys/class/mdev_bus/mcount_mig"
+#define MCOUNT_TYPE	"mcount_mig-4ctr"
+
+static int run_create_mcount(struct ctx *c)
+{
+	return sysfs_write(MCOUNT_PARENT "/mdev_supported_types/" MCOUNT_TYPE
+			   "/create", c->uuid);
+}
+
+static bool done_create_mcount(struct ctx *c)
+{
+	uint64_t step = 0x1234, got = 0;
+	struct vdev v;
+	bool ok = false;
+	int err = -ENOENT;
+
+	if (mdev_exists(c->uuid)) {
+		err = vdev_open(&v, c->uuid);
+		if (err == -ENOENT) {
+			make_group_node(c->uuid);
+			err = vdev_open(&v, c->uuid);
+		}
+	}
+	if (!err) {
+		ok = region_write(&v, 0, 0x20, &step, 8) == 8 &&
+		     region_read(&v, 0, 0x20, &got, 8) == 8 && got == step &&
+		     !irq_set_eventfd(&v, VFIO_PCI_MSI_IRQ_INDEX, c->efd);
+		vdev_close(&v);
+	}
+	if (!ok)
+		t_diag("created mcount mdev %s: %s", c->uuid,
+		       err ? strerror(-err) : "does not work");
+	return mdev_remove(c->uuid) == 0 && ok;
+}
+
+static bool kept_create_mcount(struct ctx *c)
+{
+	return !mdev_exists(c->uuid);
+}
+
 static int traffic(struct ctx *c, const char *file, const char *line)
 {
 	char path[160];
@@ -1214,6 +1259,8 @@ static const struct op ops[] = {
 	       kept_dma),
 	OP_ELSEWHERE("sysfs: create an mdev", setup_create, run_create,
 		     done_create, kept_create),
+	OP_ELSEWHERE("sysfs: create an mcount-mig mdev", setup_create,
+		     run_create_mcount, done_create_mcount, kept_create_mcount),
 	OP("traffic: rx", setup_none, run_rx, NULL, NULL),
 	OP("traffic: mem", setup_r_setup, run_tmem, NULL, NULL),
 	OP_DMA("traffic: dma", setup_none, run_tdma, NULL, NULL),
