@@ -991,24 +991,6 @@ static int mttym_num_irqs(unsigned int index)
 	}
 }
 
-static long mttym_get_irq_info(void __user *arg)
-{
-	unsigned long minsz = offsetofend(struct vfio_irq_info, count);
-	struct vfio_irq_info info;
-
-	if (copy_from_user(&info, arg, minsz))
-		return -EFAULT;
-	if (info.argsz < minsz || info.index >= VFIO_PCI_NUM_IRQS)
-		return -EINVAL;
-	info.count = mttym_num_irqs(info.index);
-	info.flags = 0;
-	if (info.index == VFIO_PCI_INTX_IRQ_INDEX)
-		info.flags = VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_MASKABLE |
-			     VFIO_IRQ_INFO_AUTOMASKED;
-	else if (info.index == VFIO_PCI_MSI_IRQ_INDEX)
-		info.flags = VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE;
-	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
-}
 
 /*
  * Apply one validated VFIO_DEVICE_SET_IRQS request.  @data holds @count
@@ -1117,7 +1099,7 @@ static long mttym_ioctl(struct vfio_mig_device *mig, unsigned int cmd,
 
 	switch (cmd) {
 	case VFIO_DEVICE_GET_IRQ_INFO:
-		return mttym_get_irq_info(uarg);
+		return vfio_mig_irq_info(uarg, true);
 	case VFIO_DEVICE_SET_IRQS:
 		return mttym_set_irqs(st, uarg);
 	}

@@ -185,8 +185,18 @@ void vfio_mig_msi_release(struct vfio_mig_core *core)
 	msi_swap(core, NULL);
 }
 
-/* VFIO_DEVICE_GET_IRQ_INFO: one MSI vector, no other interrupt. */
-long vfio_mig_get_irq_info(struct vfio_mig_core *core, void __user *arg)
+/**
+ * vfio_mig_irq_info() - serve VFIO_DEVICE_GET_IRQ_INFO
+ * @arg: the user's struct vfio_irq_info
+ * @intx: the device has INTx (maskable, automasked) besides its MSI
+ *
+ * For a device with one MSI vector and, with @intx, INTx: what the engine
+ * answers for cfg.msi, and what a driver that serves the IRQ ioctls
+ * itself (for INTx) answers with it.
+ *
+ * Return: 0, -EFAULT, or -EINVAL for a short argsz or an unknown index.
+ */
+long vfio_mig_irq_info(void __user *arg, bool intx)
 {
 	unsigned long minsz = offsetofend(struct vfio_irq_info, count);
 	struct vfio_irq_info info;
@@ -195,11 +205,19 @@ long vfio_mig_get_irq_info(struct vfio_mig_core *core, void __user *arg)
 		return -EFAULT;
 	if (info.argsz < minsz || info.index >= VFIO_PCI_NUM_IRQS)
 		return -EINVAL;
-	info.count = info.index == VFIO_PCI_MSI_IRQ_INDEX;
-	info.flags = info.count ? VFIO_IRQ_INFO_EVENTFD |
-				  VFIO_IRQ_INFO_NORESIZE : 0;
+	info.count = 0;
+	info.flags = 0;
+	if (info.index == VFIO_PCI_MSI_IRQ_INDEX) {
+		info.count = 1;
+		info.flags = VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE;
+	} else if (info.index == VFIO_PCI_INTX_IRQ_INDEX && intx) {
+		info.count = 1;
+		info.flags = VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_MASKABLE |
+			     VFIO_IRQ_INFO_AUTOMASKED;
+	}
 	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
 }
+EXPORT_SYMBOL_GPL(vfio_mig_irq_info);
 
 /*
  * VFIO_DEVICE_SET_IRQS for the MSI vector, action TRIGGER only: an eventfd

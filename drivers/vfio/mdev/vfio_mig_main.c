@@ -262,7 +262,7 @@ long vfio_mig_ioctl(struct vfio_device *vdev, unsigned int cmd,
 		return device_reset(mig->core);
 	case VFIO_DEVICE_GET_IRQ_INFO:
 		if (mig->core->cfg.msi)
-			return vfio_mig_get_irq_info(mig->core, uarg);
+			return vfio_mig_irq_info(uarg, false);
 		break;
 	case VFIO_DEVICE_SET_IRQS:
 		if (mig->core->cfg.msi)

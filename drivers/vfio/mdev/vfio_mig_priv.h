@@ -296,7 +296,6 @@ int vfio_mig_dma_log_take(struct vfio_mig_core *core, u64 first, u64 end,
 
 /* vfio_mig_dev.c and vfio_mig_pci.c, for vfio_mig_main.c */
 void vfio_mig_msi_release(struct vfio_mig_core *core);
-long vfio_mig_get_irq_info(struct vfio_mig_core *core, void __user *arg);
 long vfio_mig_set_irqs(struct vfio_mig_core *core, void __user *arg);
 void vfio_mig_pci_region_setup(struct vfio_mig_device *mig,
 			       struct vfio_mig_region *r);

@@ -294,7 +294,7 @@ void vfio_mig_msi_release(struct vfio_mig_core *core)
 	assert(!core->msi);
 }
 
-long vfio_mig_get_irq_info(struct vfio_mig_core *core, void __user *arg)
+long vfio_mig_irq_info(void __user *arg, bool intx)
 {
 	abort();
 }

@@ -1041,20 +1041,28 @@ static void make_group_node(const char *uuid)
 	fclose(f);
 }
 
+/* Open the mdev an operation made: 0 or -errno. */
+static int open_made(struct ctx *c, struct vdev *v)
+{
+	int err;
+
+	if (!mdev_exists(c->uuid))
+		return -ENOENT;
+	err = vdev_open(v, c->uuid);
+	if (err == -ENOENT) {
+		make_group_node(c->uuid);
+		err = vdev_open(v, c->uuid);
+	}
+	return err;
+}
+
 /* The new mdev opens and works; then it goes again. */
 static bool done_create(struct ctx *c)
 {
 	struct vdev v;
 	bool ok = false;
-	int err = -ENOENT;
+	int err = open_made(c, &v);
 
-	if (mdev_exists(c->uuid)) {
-		err = vdev_open(&v, c->uuid);
-		if (err == -ENOENT) {
-			make_group_node(c->uuid);
-			err = vdev_open(&v, c->uuid);
-		}
-	}
 	if (!err) {
 		uart_out(&v, 0, UART_SCR, 0x3d);
 		ok = uart_in(&v, 0, UART_SCR) == 0x3d;
@@ -1104,15 +1112,8 @@ static bool done_create_mcount(struct ctx *c)
 	uint64_t step = 0x1234, got = 0;
 	struct vdev v;
 	bool ok = false;
-	int err = -ENOENT;
+	int err = open_made(c, &v);
 
-	if (mdev_exists(c->uuid)) {
-		err = vdev_open(&v, c->uuid);
-		if (err == -ENOENT) {
-			make_group_node(c->uuid);
-			err = vdev_open(&v, c->uuid);
-		}
-	}
 	if (!err) {
 		ok = region_write(&v, 0, 0x20, &step, 8) == 8 &&
 		     region_read(&v, 0, 0x20, &got, 8) == 8 && got == step &&
