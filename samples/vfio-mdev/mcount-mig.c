@@ -364,24 +364,17 @@ static const struct vfio_device_ops mcount_dev_ops = {
 static int mcount_probe(struct mdev_device *mdev)
 {
 	struct mcount_state *st;
-	int ret;
 
 	st = vfio_alloc_device(mcount_state, mig.vdev, &mdev->dev,
 			       &mcount_dev_ops);
 	if (IS_ERR(st))
 		return PTR_ERR(st);
-	ret = vfio_mig_register(&st->mig, &mcount_traffic_group);
-	if (ret)
-		vfio_put_device(&st->mig.vdev);
-	return ret;
+	return vfio_mig_register(&st->mig, &mcount_traffic_group);
 }
 
 static void mcount_remove(struct mdev_device *mdev)
 {
-	struct vfio_mig_device *mig = dev_get_drvdata(&mdev->dev);
-
-	vfio_mig_unregister(mig, &mcount_traffic_group);
-	vfio_put_device(&mig->vdev);
+	vfio_mig_unregister(dev_get_drvdata(&mdev->dev), &mcount_traffic_group);
 }
 
 static struct mdev_driver mcount_driver = {

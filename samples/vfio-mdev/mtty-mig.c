@@ -1396,24 +1396,17 @@ static const struct vfio_device_ops mttym_dev_ops = {
 static int mttym_probe(struct mdev_device *mdev)
 {
 	struct mttym_state *st;
-	int ret;
 
 	st = vfio_alloc_device(mttym_state, mig.vdev, &mdev->dev,
 			       &mttym_dev_ops);
 	if (IS_ERR(st))
 		return PTR_ERR(st);
-	ret = vfio_mig_register(&st->mig, &mttym_traffic_group);
-	if (ret)
-		vfio_put_device(&st->mig.vdev);
-	return ret;
+	return vfio_mig_register(&st->mig, &mttym_traffic_group);
 }
 
 static void mttym_remove(struct mdev_device *mdev)
 {
-	struct vfio_mig_device *mig = dev_get_drvdata(&mdev->dev);
-
-	vfio_mig_unregister(mig, &mttym_traffic_group);
-	vfio_put_device(&mig->vdev);
+	vfio_mig_unregister(dev_get_drvdata(&mdev->dev), &mttym_traffic_group);
 }
 
 static unsigned int mttym_get_available(struct mdev_type *mtype)

@@ -98,8 +98,10 @@ EXPORT_SYMBOL_GPL(vfio_mig_parent_unregister);
  * dev_groups, because when adding dev_groups fails the driver core
  * removes them again and WARNs that they are not there.
  *
- * Return: 0, or -errno with nothing registered (the caller still holds,
- * and puts, its reference).
+ * Takes over the caller's reference from vfio_alloc_device(): on failure
+ * it is put, and vfio_mig_unregister() puts it.
+ *
+ * Return: 0, or -errno with nothing registered and the device put.
  */
 int vfio_mig_register(struct vfio_mig_device *mig,
 		      const struct attribute_group *group)
@@ -109,7 +111,7 @@ int vfio_mig_register(struct vfio_mig_device *mig,
 
 	ret = vfio_assign_device_set(&mig->vdev, mig);
 	if (ret)
-		return ret;
+		goto err_put;
 	dev_set_drvdata(dev, mig);
 	if (group) {
 		ret = sysfs_create_group(&dev->kobj, group);
@@ -126,6 +128,8 @@ err_group:
 		sysfs_remove_group(&dev->kobj, group);
 err_drvdata:
 	dev_set_drvdata(dev, NULL);
+err_put:
+	vfio_put_device(&mig->vdev);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(vfio_mig_register);
@@ -135,8 +139,8 @@ EXPORT_SYMBOL_GPL(vfio_mig_register);
  * @mig: the device
  * @group: the group passed to vfio_mig_register()
  *
- * Removing the group waits for its callers; none come after.  The caller
- * then puts its reference.
+ * Removing the group waits for its callers; none come after.  Puts the
+ * reference vfio_mig_register() took over.
  */
 void vfio_mig_unregister(struct vfio_mig_device *mig,
 			 const struct attribute_group *group)
@@ -144,6 +148,7 @@ void vfio_mig_unregister(struct vfio_mig_device *mig,
 	if (group)
 		sysfs_remove_group(&mig->vdev.dev->kobj, group);
 	vfio_unregister_group_dev(&mig->vdev);
+	vfio_put_device(&mig->vdev);
 }
 EXPORT_SYMBOL_GPL(vfio_mig_unregister);
 
