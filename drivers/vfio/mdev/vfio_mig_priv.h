@@ -11,7 +11,8 @@
  *                        data section
  *   vfio_mig_stream.c    the record codec
  *   vfio_mig_log.c       the dirty logs
- * and beside them, for vfio_mig_main.c, what is not migration:
+ * and beside them what is not migration, called by vfio_mig_main.c and by
+ * the drivers:
  *   vfio_mig_dev.c       mdev parent, registration, the MSI vector
  *   vfio_mig_pci.c       the emulated PCI config space
  * The access layer calls the front-ends only through region callbacks.
