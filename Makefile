@@ -26,7 +26,11 @@ endif
 
 VM := tools/testing/vm/run --kernel $(KVER) --timeout $(VM_TIMEOUT)
 
+# The project's one version: the modules, the client, the packages.
+VERSION := $(shell cat VERSION)
+
 USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
+	-DVFIO_MIG_VERSION='"$(VERSION)"' \
 	-Iinclude/uapi -Isamples/vfio-mdev -Itools/testing/selftests/vfio
 
 ST_DIR := tools/testing/selftests/vfio
@@ -110,7 +114,7 @@ $(BUILD)/tools/vfio-mig-bench: tools/vfio-mig/bench.c $(VMIG_SRC) $(VMIG_HDR)
 	@echo "  CC      $(patsubst $(CURDIR)/%,%,$@)"
 	@$(CC) $(USER_CFLAGS) -Itools/vfio-mig -o $@ $< $(VMIG_SRC) -pthread
 
-$(BUILD)/tools/vfio-mig: tools/vfio-mig/vfio-mig.c $(VMIG_SRC) $(VMIG_HDR)
+$(BUILD)/tools/vfio-mig: tools/vfio-mig/vfio-mig.c $(VMIG_SRC) $(VMIG_HDR) VERSION
 	@mkdir -p $(dir $@)
 	@echo "  CC      $(patsubst $(CURDIR)/%,%,$@)"
 	@$(CC) $(USER_CFLAGS) -Itools/vfio-mig -o $@ $< $(VMIG_SRC) -pthread

@@ -405,5 +405,6 @@ module_init(mcount_init);
 module_exit(mcount_exit);
 
 MODULE_LICENSE("GPL");
+MODULE_VERSION(VFIO_MIG_VERSION);
 MODULE_AUTHOR("The vfio-mig authors");
 MODULE_DESCRIPTION("mcount-mig: mediated PCI counter device with MSI");

@@ -1466,5 +1466,6 @@ module_init(mttym_init);
 module_exit(mttym_exit);
 
 MODULE_LICENSE("GPL");
+MODULE_VERSION(VFIO_MIG_VERSION);
 MODULE_AUTHOR("The vfio-mig authors");
 MODULE_DESCRIPTION("mtty-mig: mediated serial device with device memory");

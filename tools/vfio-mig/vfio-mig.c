@@ -84,6 +84,7 @@ static void usage(FILE *f)
 "  --json                   print the result as one JSON object\n"
 "  -q, --quiet              no progress line\n"
 "  -h, --help               this text\n"
+"  --version                the version, and the loaded engine's if any\n"
 "\n"
 "Exit status: 0 success, 1 usage, 2 device unusable, 3 bad saved device,\n"
 "4 destination refused the stream, 5 verification failed, 6 system error.\n");
@@ -621,6 +622,24 @@ static int cmd_workload(const char *id)
 	return EX_OK;
 }
 
+/* --version: this client's, and the engine module's when it is loaded. */
+static int print_version(void)
+{
+	char engine[64] = "";
+	FILE *f = fopen("/sys/module/vfio_mig/version", "r");
+
+	if (f) {
+		if (!fgets(engine, sizeof(engine), f))
+			engine[0] = 0;
+		engine[strcspn(engine, "\n")] = 0;
+		fclose(f);
+	}
+	printf("vfio-mig %s\n", VFIO_MIG_VERSION);
+	if (engine[0])
+		printf("engine (vfio_mig module) %s\n", engine);
+	return EX_OK;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -637,6 +656,7 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'v' },
 		{ }
 	};
 	const char *cmd;
@@ -657,6 +677,7 @@ int main(int argc, char **argv)
 		case 'j': opt.json = true; break;
 		case 'q': opt.quiet = true; break;
 		case 'h': usage(stdout); return EX_OK;
+		case 'v': return print_version();
 		default: usage(stderr); return EX_USAGE;
 		}
 	}

@@ -276,5 +276,6 @@ long vfio_mig_ioctl(struct vfio_device *vdev, unsigned int cmd,
 EXPORT_SYMBOL_GPL(vfio_mig_ioctl);
 
 MODULE_LICENSE("GPL");
+MODULE_VERSION(VFIO_MIG_VERSION);
 MODULE_AUTHOR("The vfio-mig authors");
 MODULE_DESCRIPTION("vfio-mig engine: a VFIO core device with live migration for emulated PCI functions");

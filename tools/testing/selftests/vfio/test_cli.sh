@@ -38,6 +38,16 @@ mk() {	# mk TYPE: create an mdev, print its UUID
 echo "TAP version 13"
 A=$(mk 1port-1M) B=$(mk 1port-1M-mmap) C=$(mk 2port-1M) D=$(mk 1port-1M)
 
+# One version everywhere: the VERSION file, the client, the three modules.
+ver=$(cat "$top/VERSION")
+expect 0 "--version exits 0" "$V" --version
+[ "$(head -1 "$tmp/out")" = "vfio-mig $ver" ] &&
+	[ "$(sed -n 2p "$tmp/out")" = "engine (vfio_mig module) $ver" ]
+ok $? "--version prints the client's and the engine's version ($ver)"
+[ "$(cat /sys/module/mtty_mig/version)" = "$ver" ] &&
+	[ "$(cat /sys/module/mcount_mig/version)" = "$ver" ]
+ok $? "both sample drivers carry the same version"
+
 expect 0 "--help exits 0" "$V" --help
 grep -q "migrate SRC DST" "$tmp/out"; ok $? "--help lists the commands"
 expect 1 "no command exits 1" "$V"

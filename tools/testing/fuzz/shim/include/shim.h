@@ -40,6 +40,7 @@
 #define BUILD_BUG_ON(cond)	_Static_assert(!(cond), #cond)
 #define EXPORT_SYMBOL_GPL(sym)	extern int shim_export_##sym
 #define MODULE_LICENSE(x)
+#define MODULE_VERSION(x)
 #define MODULE_AUTHOR(x)
 #define MODULE_DESCRIPTION(x)
 #define THIS_MODULE		NULL
