@@ -32,9 +32,9 @@
  *                    flags and the eventfd pointers.  Taken by the region
  *                    callbacks, ioctl handlers, open and close, the
  *                    migration ops and the traffic source's attributes,
- *                    inside the engine's state lock (mig.lock) when the
- *                    engine calls in; nothing here takes an engine lock
- *                    while holding it.  It is never held across
+ *                    inside the engine's state lock when the engine
+ *                    calls in (reset included); nothing here takes an
+ *                    engine lock while holding it.  It is never held across
  *                    copy_{to,from}_user of the device fd's callers (the
  *                    engine and the ioctl handlers copy before taking it);
  *                    the DMA engine runs under it and reaches guest memory
