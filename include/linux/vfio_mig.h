@@ -237,6 +237,8 @@ void vfio_mig_mem_dirty(struct vfio_mig_device *mig, u64 off, u64 len);
 void vfio_mig_log_dirty(struct vfio_mig_device *mig, u64 iova, u64 len);
 void vfio_mig_msi_signal(struct vfio_mig_device *mig);
 long vfio_mig_irq_info(void __user *arg, bool intx);
+struct eventfd_ctx;
+int vfio_mig_eventfd_get(s32 fd, struct eventfd_ctx **ctx);
 
 /* For the driver's mdev probe and remove. */
 struct attribute_group;

@@ -1020,16 +1020,12 @@ static int mttym_set_irqs_locked(struct mttym_state *st,
 	switch (action) {
 	case VFIO_IRQ_SET_ACTION_TRIGGER:
 		if (type == VFIO_IRQ_SET_DATA_EVENTFD) {
-			s32 fd = *(const s32 *)data;
-			struct eventfd_ctx *ctx = NULL;
+			struct eventfd_ctx *ctx;
+			int ret = vfio_mig_eventfd_get(*(const s32 *)data,
+						       &ctx);
 
-			if (fd < -1)
-				return -EINVAL;
-			if (fd >= 0) {
-				ctx = eventfd_ctx_fdget(fd);
-				if (IS_ERR(ctx))
-					return PTR_ERR(ctx);
-			}
+			if (ret)
+				return ret;
 			mttym_put_trigger(trigger);
 			*trigger = ctx;
 			st->intx_masked = false;

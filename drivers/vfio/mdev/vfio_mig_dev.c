@@ -175,6 +175,31 @@ void vfio_mig_msi_signal(struct vfio_mig_device *mig)
 }
 EXPORT_SYMBOL_GPL(vfio_mig_msi_signal);
 
+/**
+ * vfio_mig_eventfd_get() - the eventfd a VFIO_DEVICE_SET_IRQS request names
+ * @fd: the request's fd, -1 for none
+ * @ctx: returns a reference to its context, or NULL for -1
+ *
+ * Return: 0, -EINVAL for an fd below -1, or eventfd_ctx_fdget()'s error.
+ */
+int vfio_mig_eventfd_get(s32 fd, struct eventfd_ctx **ctx)
+{
+	*ctx = NULL;
+	if (fd < -1)
+		return -EINVAL;
+	if (fd >= 0) {
+		*ctx = eventfd_ctx_fdget(fd);
+		if (IS_ERR(*ctx)) {
+			int ret = PTR_ERR(*ctx);
+
+			*ctx = NULL;
+			return ret;
+		}
+	}
+	return 0;
+}
+EXPORT_SYMBOL_GPL(vfio_mig_eventfd_get);
+
 /* Replace the MSI eventfd with @ctx (may be NULL); put the old one. */
 static void msi_swap(struct vfio_mig_core *core, struct eventfd_ctx *ctx)
 {
@@ -253,13 +278,10 @@ long vfio_mig_set_irqs(struct vfio_mig_core *core, void __user *arg)
 	if (size && copy_from_user(&data, arg + minsz, size))
 		return -EFAULT;
 	if (type == VFIO_IRQ_SET_DATA_EVENTFD) {
-		if (data < -1)
-			return -EINVAL;
-		if (data >= 0) {
-			ctx = eventfd_ctx_fdget(data);
-			if (IS_ERR(ctx))
-				return PTR_ERR(ctx);
-		}
+		int ret = vfio_mig_eventfd_get(data, &ctx);
+
+		if (ret)
+			return ret;
 		msi_swap(core, ctx);
 	} else if (!hdr.count) {
 		msi_swap(core, NULL);
