@@ -31,9 +31,9 @@ VERSION := $(shell cat VERSION)
 
 USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 	-DVFIO_MIG_VERSION='"$(VERSION)"' \
-	-Iinclude/uapi -Isamples/vfio-mdev -Itools/testing/selftests/vfio
+	-Iinclude/uapi -Isamples/vfio-mdev -Itools/testing/selftests/vfio/mig
 
-ST_DIR := tools/testing/selftests/vfio
+ST_DIR := tools/testing/selftests/vfio/mig
 ST_LIB := $(ST_DIR)/vfio_test.c
 ST_HDR := $(ST_DIR)/vfio_test.h samples/vfio-mdev/mtty-mig.h samples/vfio-mdev/mcount-mig.h \
 	include/uapi/linux/vfio_migration.h
@@ -59,7 +59,7 @@ help:
 	@echo 'make check        build, lint, boot the test VM and run every test'
 	@echo 'make check-all    the same for every kernel in scripts/kernels.conf, check-qemu, fuzz'
 	@echo 'make check-qemu   stock QEMU 7.2 and 10.0 migrate mtty-mig and mcount-mig devices (every kernel)'
-	@echo 'make test T=NAME  run one test file (tools/testing/selftests/vfio/test_NAME.c) in the VM'
+	@echo 'make test T=NAME  run one test file (tools/testing/selftests/vfio/mig/test_NAME.c) in the VM'
 	@echo 'make stress       the randomized stress test alone: SECONDS=$(SECONDS), SEED= replays'
 	@echo 'make demo         boot the VM and live-migrate an mtty-mig device under load'
 	@echo 'make bench        benchmarks: a table, plus build/bench/bench.{csv,json}'
