@@ -54,11 +54,10 @@ LIB_SO := $(BUILD)/lib/libvfio-mig.so.$(VERSION)
 
 ST_DIR := tools/testing/selftests/vfio/mig
 ST_LIB := $(ST_DIR)/vfio_test.c
-ST_HDR := $(ST_DIR)/vfio_test.h samples/vfio-mdev/mtty-mig.h samples/vfio-mdev/mcount-mig.h \
-	include/uapi/linux/vfio_migration.h
-ST_SRC := $(sort $(wildcard $(ST_DIR)/test_*.c))
-ST_BIN := $(patsubst $(ST_DIR)/%.c,$(BUILD)/selftests/%,$(ST_SRC))
-ST_SH := $(patsubst $(ST_DIR)/%.sh,$(BUILD)/selftests/%,$(wildcard $(ST_DIR)/test_*.sh))
+# The tests build as the kselftest target vfio/mig with the kernel's own
+# framework (scripts/build-ksft) and install into $(ST_OUT), the programs in
+# $(ST_OUT)/vfio/mig.
+ST_OUT := $(BUILD)/selftests
 TOOL_BIN := $(BUILD)/tools/vfio-mig $(BUILD)/tools/vfio-mig-bench
 VMIG_SRC := $(addprefix tools/vfio-mig/,libvfio-mig.c migrate.c workload.c)
 VMIG_HDR := $(addprefix tools/vfio-mig/,libvfio-mig.h migrate.h workload.h) \
@@ -66,7 +65,7 @@ VMIG_HDR := $(addprefix tools/vfio-mig/,libvfio-mig.h migrate.h workload.h) \
 UAPI_CHECK := $(BUILD)/uapi/alone.o $(BUILD)/uapi/after-vfio.o
 QEMU_HMP := $(BUILD)/qemu/hmp
 
-.PHONY: all modules tools lib install install-modules install-tools check-install \
+.PHONY: all modules tools selftests lib install install-modules install-tools check-install \
 	kernel-cache check check-all check-qemu test demo \
 	stress bench lint fuzz fuzz-build fuzz-seeds \
 	clean help \
@@ -79,7 +78,7 @@ help:
 	@echo 'make check        build, lint, boot the test VM and run every test'
 	@echo 'make check-all    the same for every kernel in scripts/kernels.conf, check-qemu, fuzz'
 	@echo 'make check-qemu   stock QEMU 7.2 and 10.0 migrate mtty-mig and mcount-mig devices (every kernel)'
-	@echo 'make test T=NAME  run one test file (tools/testing/selftests/vfio/mig/test_NAME.c) in the VM'
+	@echo 'make test T=NAME  run one test (tools/testing/selftests/vfio/mig/test_NAME.c or .sh) in the VM'
 	@echo 'make stress       the randomized stress test alone: SECONDS=$(SECONDS), SEED= replays'
 	@echo 'make demo         boot the VM and live-migrate an mtty-mig device under load'
 	@echo 'make bench        benchmarks: a table, plus build/bench/bench.{csv,json}'
@@ -113,27 +112,21 @@ else
 	@scripts/build-modules $(KVER) --no-print-directory
 endif
 
-tools: $(ST_BIN) $(ST_SH) $(TOOL_BIN) $(UAPI_CHECK) $(QEMU_HMP) lib
+tools: selftests $(TOOL_BIN) $(UAPI_CHECK) $(QEMU_HMP) lib
 
 $(QEMU_HMP): tools/testing/qemu/hmp.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $(patsubst $(CURDIR)/%,%,$@)"
 	@$(CC) $(USER_CFLAGS) $(LDFLAGS) -o $@ $<
 
-$(BUILD)/selftests/%: $(ST_DIR)/%.sh
-	@mkdir -p $(dir $@)
-	@install -m 755 $< $@
+selftests: $(LIB_A)
+	@scripts/build-ksft $(KVER) $(BUILD) $(LIB_A)
 
 # The uAPI header must compile alone and after <linux/vfio.h>.
 $(BUILD)/uapi/alone.o $(BUILD)/uapi/after-vfio.o: $(ST_DIR)/uapi_check.c include/uapi/linux/vfio_migration.h
 	@mkdir -p $(dir $@)
 	@echo "  CHECK   include/uapi/linux/vfio_migration.h ($(notdir $(basename $@)))"
 	@$(CC) $(USER_CFLAGS) $(if $(findstring after,$@),-DAFTER_VFIO) -c -o $@ $<
-
-$(BUILD)/selftests/%: $(ST_DIR)/%.c $(ST_LIB) $(ST_HDR) $(VMIG_HDR) $(LIB_A)
-	@mkdir -p $(dir $@)
-	@echo "  CC      $(patsubst $(CURDIR)/%,%,$@)"
-	@$(CC) $(USER_CFLAGS) -Itools/vfio-mig $(LDFLAGS) -o $@ $< $(ST_LIB) $(LIB_A) -pthread
 
 $(BUILD)/tools/vfio-mig-bench: tools/vfio-mig/bench.c $(VMIG_SRC) $(VMIG_HDR) $(LIB_A)
 	@mkdir -p $(dir $@)
@@ -211,7 +204,7 @@ check-install:
 check: lint
 	@$(MAKE) --no-print-directory all KVER=$(KVER)
 	@scripts/check-install $(BUILD)/check-install KVER=$(KVER)
-	$(VM) -- $(ST_DIR)/run_tests.sh $(BUILD)/selftests
+	$(VM) -- $(ST_DIR)/run_tests.sh $(ST_OUT)
 
 # Every kernel of scripts/kernels.conf in turn, with a result line each.
 check-all: lint
@@ -226,15 +219,16 @@ check-qemu: host-deps
 
 test: all
 	@test -n "$(T)" || { echo 'usage: make test T=NAME (for example T=uart)'; exit 2; }
-	@test -x $(BUILD)/selftests/test_$(T) || { echo 'no test named $(T)'; exit 2; }
-	$(VM) -- $(ST_DIR)/run_tests.sh $(BUILD)/selftests test_$(T)
+	@test -x $(ST_OUT)/vfio/mig/test_$(T) || test -x $(ST_OUT)/vfio/mig/test_$(T).sh || \
+		{ echo 'no test named $(T)'; exit 2; }
+	$(VM) -- $(ST_DIR)/run_tests.sh $(ST_OUT) test_$(T)
 
 # The stress test (also part of every suite run, for 180 s) on its own.
 SECONDS ?= 180
 stress: all
 	@tools/testing/vm/run --kernel $(KVER) --timeout $$(($(SECONDS) + 600)) -- \
 		env STRESS_SECONDS=$(SECONDS) $(if $(SEED),SEED=$(SEED)) \
-		$(BUILD)/selftests/test_stress
+		$(ST_OUT)/vfio/mig/test_stress
 
 demo: all
 	@$(VM) -- tools/vfio-mig/demo.sh
@@ -282,7 +276,8 @@ fuzz: fuzz-build
 # Real streams from the VM, kept gzipped in the tree as the seeds.
 fuzz-seeds: all
 	@mkdir -p $(BUILD)/fuzz/seeds
-	@$(CC) $(USER_CFLAGS) -Itools/vfio-mig $(LDFLAGS) -o $(BUILD)/fuzz/save-seeds \
+	@$(CC) $(USER_CFLAGS) -Itools/vfio-mig \
+		-I$$(scripts/fetch-ksft $(KVER))/tools/testing/selftests $(LDFLAGS) -o $(BUILD)/fuzz/save-seeds \
 		$(FUZZ_DIR)/save-seeds.c $(ST_LIB) $(LIB_A)
 	$(VM) --out $(BUILD)/fuzz/seeds -- $(BUILD)/fuzz/save-seeds $(BUILD)/fuzz/seeds
 	@mkdir -p $(FUZZ_DIR)/seeds

@@ -78,11 +78,32 @@ int vmig_parse_id(const char *id, char uuid[37])
 	return 0;
 }
 
+/* The file position of @off in region @index, or -EINVAL. */
+static int region_pos(const struct vmig_dev *d, unsigned int index,
+		      uint64_t off, size_t len, off_t *pos)
+{
+	uint64_t base;
+
+	if (index >= d->num_regions || d->region_off[index] == VMIG_NO_REGION)
+		return -EINVAL;
+	base = d->region_off[index];
+	if (off > (uint64_t)INT64_MAX - base ||
+	    len > (uint64_t)INT64_MAX - base - off)
+		return -EINVAL;
+	*pos = (off_t)(base + off);
+	return 0;
+}
+
 int vmig_region_read(struct vmig_dev *d, unsigned int index, uint64_t off,
 		     void *buf, size_t len)
 {
-	ssize_t n = pread(d->fd, buf, len, (off_t)(((uint64_t)index << 40) + off));
+	off_t pos;
+	ssize_t n;
+	int err = region_pos(d, index, off, len, &pos);
 
+	if (err)
+		return err;
+	n = pread(d->fd, buf, len, pos);
 	if (n < 0)
 		return -errno;
 	return n == (ssize_t)len ? 0 : -EIO;
@@ -91,9 +112,13 @@ int vmig_region_read(struct vmig_dev *d, unsigned int index, uint64_t off,
 int vmig_region_write(struct vmig_dev *d, unsigned int index, uint64_t off,
 		      const void *buf, size_t len)
 {
-	ssize_t n = pwrite(d->fd, buf, len,
-			   (off_t)(((uint64_t)index << 40) + off));
+	off_t pos;
+	ssize_t n;
+	int err = region_pos(d, index, off, len, &pos);
 
+	if (err)
+		return err;
+	n = pwrite(d->fd, buf, len, pos);
 	if (n < 0)
 		return -errno;
 	return n == (ssize_t)len ? 0 : -EIO;
@@ -108,15 +133,35 @@ uint64_t vmig_region_size(struct vmig_dev *d, unsigned int index)
 	return ri.size;
 }
 
-/* Find the migration region by its type capability. */
-static int find_region(struct vmig_dev *d, bool *can_mmap)
+/* Every region's file offset, as the kernel reports it. */
+static int read_regions(struct vmig_dev *d)
 {
 	struct vfio_device_info di = { .argsz = sizeof(di) };
 	unsigned int i;
 
 	if (ioctl(d->fd, VFIO_DEVICE_GET_INFO, &di))
 		return fail(errno, "VFIO_DEVICE_GET_INFO");
-	for (i = VFIO_PCI_NUM_REGIONS; i < di.num_regions; i++) {
+	if (di.num_regions > VMIG_MAX_REGIONS)
+		return fail(E2BIG, "device %s has %u regions, more than %u",
+			    d->uuid, di.num_regions, VMIG_MAX_REGIONS);
+	d->num_regions = di.num_regions;
+	for (i = 0; i < d->num_regions; i++) {
+		struct vfio_region_info ri = { .argsz = sizeof(ri), .index = i };
+
+		d->region_off[i] = VMIG_NO_REGION;
+		if (!ioctl(d->fd, VFIO_DEVICE_GET_REGION_INFO, &ri) &&
+		    ri.offset <= (uint64_t)INT64_MAX)
+			d->region_off[i] = ri.offset;
+	}
+	return 0;
+}
+
+/* Find the migration region by its type capability. */
+static int find_region(struct vmig_dev *d, bool *can_mmap)
+{
+	unsigned int i;
+
+	for (i = VFIO_PCI_NUM_REGIONS; i < d->num_regions; i++) {
 		struct vfio_region_info probe = { .argsz = sizeof(probe),
 						  .index = i };
 		struct vfio_region_info *ri;
@@ -239,7 +284,9 @@ int vmig_open(struct vmig_dev *d, const char *id, size_t guest_size,
 			   d->uuid);
 		goto out;
 	}
-	err = find_region(d, &can_mmap);
+	err = read_regions(d);
+	if (!err)
+		err = find_region(d, &can_mmap);
 	if (err)
 		goto out;
 	d->can_mmap = can_mmap;
@@ -255,7 +302,7 @@ int vmig_open(struct vmig_dev *d, const char *id, size_t guest_size,
 	if (use_mmap && can_mmap) {
 		void *p = mmap(NULL, d->data_size, PROT_READ | PROT_WRITE,
 			       MAP_SHARED, d->fd,
-			       (off_t)(((uint64_t)d->index << 40) + d->data_off));
+			       (off_t)(d->region_off[d->index] + d->data_off));
 
 		if (p == MAP_FAILED) {
 			err = fail(errno, "cannot map the data section");

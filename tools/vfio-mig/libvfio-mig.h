@@ -24,10 +24,16 @@
 #define VMIG_GUEST_IOVA		0ULL
 #define VMIG_PAGE		4096u
 
+#define VMIG_MAX_REGIONS	32
+#define VMIG_NO_REGION		UINT64_MAX
+
 struct vmig_dev {
 	int container, group, fd;
 	char uuid[40];
 	char type[64];		/* mdev type name */
+	unsigned int num_regions;
+	/* Each region's file offset from VFIO_DEVICE_GET_REGION_INFO. */
+	uint64_t region_off[VMIG_MAX_REGIONS];
 	unsigned int index;	/* migration region */
 	uint64_t region_size;
 	uint64_t data_off, data_size;
@@ -79,7 +85,11 @@ int vmig_put(struct vmig_dev *d, const uint8_t *p, size_t len);
  */
 long vmig_dirty_sync(struct vmig_dev *d, uint64_t *bitmap);
 
-/* Region access helpers for workloads and tools. */
+/*
+ * Region access helpers for workloads and tools: @off is within region
+ * @index, whose file offset came from the kernel (-EINVAL for a region the
+ * device does not have, or an offset past the file's range).
+ */
 int vmig_region_read(struct vmig_dev *d, unsigned int index, uint64_t off,
 		     void *buf, size_t len);
 int vmig_region_write(struct vmig_dev *d, unsigned int index, uint64_t off,

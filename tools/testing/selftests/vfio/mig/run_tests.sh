@@ -1,42 +1,53 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Run the vfio-mig selftests (inside the test VM) and print the totals.
+# Run the vfio-mig selftests (inside the test VM) through kselftest's own
+# runner, the run_kselftest.sh that the kselftest install put beside them,
+# and print the totals.
 #
 # usage: run_tests.sh DIR [TEST...]
-#   DIR   directory with the built test programs (build/selftests)
-#   TEST  test program names (default: every test_* in DIR)
+#   DIR   the kselftest install (build/selftests: run_kselftest.sh, vfio/mig/)
+#   TEST  test names, such as test_uart or test_cli (default: all of vfio/mig)
 #
-# Each program prints TAP; a program that exits non-zero without reporting
-# a failed case, or crashes, counts as one failure.  The last line is
+# The runner prints KTAP: a result line per program, with the program's
+# own KTAP nested under "# ".  Cases are counted from the nested lines; a
+# program the runner reports as failed (its exit status, a timeout) with no
+# failed case of its own counts as one failure, and one that exits with
+# KSFT_SKIP (4) before any case as one skip.  The last line is
 # "N passed, N failed" (", N skipped" when any were skipped).
 
 dir=${1:?usage: run_tests.sh DIR [TEST...]}
 shift
-[ $# -gt 0 ] || set -- $(cd "$dir" && ls test_* 2>/dev/null)
-[ $# -gt 0 ] || { echo "run_tests: no tests in $dir"; exit 2; }
-
-passed=0 failed=0 skipped=0
-out=${TMPDIR:-/tmp}/vfio-mig-test.$$
+[ -x "$dir/run_kselftest.sh" ] ||
+	{ echo "run_tests: no kselftest install in $dir (make tools)"; exit 2; }
+sel=
 for t in "$@"; do
-	echo "# ---- $t"
-	"$dir/$t" >"$out" 2>&1
-	rc=$?
-	cat "$out"
-	p=$(grep -c '^ok ' "$out")
-	s=$(grep -c '^ok .* # SKIP' "$out")
-	f=$(grep -c '^not ok ' "$out")
-	p=$((p - s))
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-		echo "not ok - $t exited with status $rc"
-		f=1
+	t=${t%.sh}
+	if [ -x "$dir/vfio/mig/$t" ]; then
+		sel="$sel -t vfio/mig:$t"
+	elif [ -x "$dir/vfio/mig/$t.sh" ]; then
+		sel="$sel -t vfio/mig:$t.sh"
+	else
+		echo "run_tests: no test $t in $dir/vfio/mig"; exit 2
 	fi
-	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 done
+[ -n "$sel" ] || sel="-c vfio/mig"
+
+out=${TMPDIR:-/tmp}/vfio-mig-test.$$
+# shellcheck disable=SC2086
+"$dir/run_kselftest.sh" $sel | tee "$out"
+totals=$(awk '
+	/^# selftests: / { cases = 0; bad = 0; next }
+	/^# ok / { cases++; if ($0 ~ / # [Ss][Kk][Ii][Pp]/) s++; else p++; next }
+	/^# not ok / { cases++; bad++; f++; next }
+	/^ok [0-9]+ selftests: / { if (!cases && $0 ~ /# SKIP/) s++; next }
+	/^not ok [0-9]+ selftests: / { if (!bad) f++; next }
+	END { printf "%d %d %d\n", p, f, s }' "$out")
 rm -f "$out"
-if [ "$skipped" -gt 0 ]; then
-	echo "$passed passed, $failed failed, $skipped skipped"
+set -- $totals
+if [ "$3" -gt 0 ]; then
+	echo "$1 passed, $2 failed, $3 skipped"
 else
-	echo "$passed passed, $failed failed"
+	echo "$1 passed, $2 failed"
 fi
-[ "$failed" -eq 0 ]
+[ "$2" -eq 0 ]

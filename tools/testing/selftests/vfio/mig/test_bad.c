@@ -67,17 +67,17 @@ static void snapshot(struct vdev *v, struct snap *s)
 
 static void test_region_index(struct vdev *v)
 {
-	bad_both(v, region_pos(MTTYM_V1_REGION + 1, 0), 4,
+	bad_both(v, engine_pos(MTTYM_V1_REGION + 1, 0), 4,
 		 "first region index past the device's");
-	bad_both(v, region_pos(255, 0), 1, "region index 255");
-	bad_both(v, region_pos(0x7fffff, 0), 1, "largest region index");
-	bad_both(v, region_pos(VFIO_PCI_BAR1_REGION_INDEX, 0), 1,
+	bad_both(v, engine_pos(255, 0), 1, "region index 255");
+	bad_both(v, engine_pos(0x7fffff, 0), 1, "largest region index");
+	bad_both(v, engine_pos(VFIO_PCI_BAR1_REGION_INDEX, 0), 1,
 		 "BAR1 of a one-port device");
-	bad_both(v, region_pos(VFIO_PCI_BAR4_REGION_INDEX, 0), 4,
+	bad_both(v, engine_pos(VFIO_PCI_BAR4_REGION_INDEX, 0), 4,
 		 "unimplemented BAR4");
-	bad_both(v, region_pos(VFIO_PCI_ROM_REGION_INDEX, 0), 4,
+	bad_both(v, engine_pos(VFIO_PCI_ROM_REGION_INDEX, 0), 4,
 		 "unimplemented ROM");
-	bad_both(v, region_pos(VFIO_PCI_VGA_REGION_INDEX, 0), 1,
+	bad_both(v, engine_pos(VFIO_PCI_VGA_REGION_INDEX, 0), 1,
 		 "unimplemented VGA");
 }
 
@@ -85,40 +85,40 @@ static void test_config_bounds(struct vdev *v)
 {
 	unsigned int cfg = VFIO_PCI_CONFIG_REGION_INDEX;
 
-	bad_both(v, region_pos(cfg, 256), 1, "config offset 256");
-	bad_both(v, region_pos(cfg, 255), 2, "config access crossing the end");
-	bad_both(v, region_pos(cfg, 0), 257, "config access longer than the space");
-	bad_both(v, region_pos(cfg, 0x100000), 4, "config offset 1 MiB");
-	bad_both(v, region_pos(cfg, (1ull << 40) - 4), 4,
+	bad_both(v, region_pos(v, cfg, 256), 1, "config offset 256");
+	bad_both(v, region_pos(v, cfg, 255), 2, "config access crossing the end");
+	bad_both(v, region_pos(v, cfg, 0), 257, "config access longer than the space");
+	bad_both(v, region_pos(v, cfg, 0x100000), 4, "config offset 1 MiB");
+	bad_both(v, engine_pos(cfg, (1ull << 40) - 4), 4,
 		 "config offset at the top of the region window");
 }
 
 static void test_uart_bounds(struct vdev *v)
 {
-	bad_both(v, region_pos(0, 0), 2, "UART 2-byte access");
-	bad_both(v, region_pos(0, 4), 4, "UART 4-byte access");
-	bad_both(v, region_pos(0, 8), 1, "UART offset 8");
-	bad_both(v, region_pos(0, 7), 2, "UART access crossing the end");
+	bad_both(v, region_pos(v, 0, 0), 2, "UART 2-byte access");
+	bad_both(v, region_pos(v, 0, 4), 4, "UART 4-byte access");
+	bad_both(v, region_pos(v, 0, 8), 1, "UART offset 8");
+	bad_both(v, region_pos(v, 0, 7), 2, "UART access crossing the end");
 }
 
 static void test_mem_bounds(struct vdev *v)
 {
 	unsigned int m = MTTYM_MEM_REGION;
 
-	bad_both(v, region_pos(m, 0), 3, "memory width 3");
-	bad_both(v, region_pos(m, 0), 16, "memory width 16");
-	bad_both(v, region_pos(m, 2), 4, "memory 4 bytes at offset 2");
-	bad_both(v, region_pos(m, 4), 8, "memory 8 bytes at offset 4");
-	bad_both(v, region_pos(m, 1), 2, "memory 2 bytes at offset 1");
-	bad_both(v, region_pos(m, MEM_SIZE), 1, "memory offset = size");
-	bad_both(v, region_pos(m, MEM_SIZE - 4), 8,
+	bad_both(v, region_pos(v, m, 0), 3, "memory width 3");
+	bad_both(v, region_pos(v, m, 0), 16, "memory width 16");
+	bad_both(v, region_pos(v, m, 2), 4, "memory 4 bytes at offset 2");
+	bad_both(v, region_pos(v, m, 4), 8, "memory 8 bytes at offset 4");
+	bad_both(v, region_pos(v, m, 1), 2, "memory 2 bytes at offset 1");
+	bad_both(v, region_pos(v, m, MEM_SIZE), 1, "memory offset = size");
+	bad_both(v, region_pos(v, m, MEM_SIZE - 4), 8,
 		 "memory access crossing the end");
 }
 
 static void test_overflow(struct vdev *v)
 {
 	/* Offset + length wraps past the region window and 2^64. */
-	bad_both(v, region_pos(MTTYM_MEM_REGION, (1ull << 40) - 1), 8,
+	bad_both(v, engine_pos(MTTYM_MEM_REGION, (1ull << 40) - 1), 8,
 		 "offset + length past the region window");
 	bad_both(v, (uint64_t)LLONG_MAX - 3, 8,
 		 "position near LLONG_MAX");
@@ -259,7 +259,7 @@ int main(void)
 	snapshot(&v, &after);
 	t_ok(memcmp(&before, &after, sizeof(before)) == 0,
 	     "no refused access changed device state");
-	t_ok(raw_read(&v, region_pos(MTTYM_MEM_REGION, 0), 0) == 0,
+	t_ok(raw_read(&v, region_pos(&v, MTTYM_MEM_REGION, 0), 0) == 0,
 	     "a zero-length access at a valid position returns 0");
 	vdev_destroy(&v);
 	return t_done();

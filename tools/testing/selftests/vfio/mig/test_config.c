@@ -190,7 +190,7 @@ static void test_info(struct vdev *v, unsigned int ports)
 		else if (i == MTTYM_DMA_REGION)
 			want = MTTYM_DMA_BAR_SIZE;
 		region_info(v, i, &ri);
-		if (ri.size != want || ri.offset != region_pos(i, 0) ||
+		if (ri.size != want || ri.offset != engine_pos(i, 0) ||
 		    (want && (ri.flags & 3) != 3) || (!want && ri.flags)) {
 			t_diag("region %u: size %llu offset %#llx flags %#x",
 			       i, (unsigned long long)ri.size,

@@ -931,7 +931,7 @@ static int run_log_stop(struct ctx *c)
 static int run_mmap(struct ctx *c)
 {
 	void *p = mmap(NULL, c->m.data_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       c->a.fd, (off_t)region_pos(c->m.index, c->m.data_off));
+		       c->a.fd, (off_t)region_pos(&c->a, c->m.index, c->m.data_off));
 
 	if (p == MAP_FAILED)
 		return -errno;
@@ -1268,14 +1268,16 @@ static const struct op ops[] = {
 	OP("traffic: digest", setup_none, run_digest, NULL, NULL),
 };
 
+static struct v2_caps caps;
+
 /*
- * The ops above that some kernels do not serve: DMA logging exists up to
- * 6.6 only.
+ * The ops above that some kernels do not serve: DMA logging, where the
+ * kernel's VFIO core probes it (not on 6.7+ without IOMMUFD).
  */
 static bool op_served(const struct op *op)
 {
 	return op->run != run_log_start && op->run != run_log_report &&
-	       op->run != run_log_stop ? true : kernel_version() < 607;
+	       op->run != run_log_stop ? true : caps.dma_logging;
 }
 
 /* Sweep one operation; returns its number of injection points. */
@@ -1357,6 +1359,7 @@ int main(void)
 		       "fault-injection sweep");
 		return t_done();
 	}
+	v2_caps_probe(&caps);
 	vdev_create_open(&c.a, MDEV_TYPE_1P_MMAP);
 	vdev_create_open(&c.b, MDEV_TYPE_1P_MMAP);
 	c.a_open = true;

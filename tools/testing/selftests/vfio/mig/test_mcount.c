@@ -608,9 +608,7 @@ int main(void)
 	enum proto pr;
 
 	t_start();
-	if (access(PARENT, F_OK))
-		t_bail("%s is missing: the mcount_mig module is not loaded (the test VM loads samples/vfio-mdev/mcount-mig.ko)",
-		       PARENT);
+	t_need(PARENT, "mcount_mig");
 	test_config();
 	test_regs();
 	test_irq_info();

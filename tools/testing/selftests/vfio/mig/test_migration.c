@@ -529,33 +529,33 @@ static void test_mmap(void)
 	mig_find(&t, &mt);
 
 	p = mmap(NULL, mt.data_size, PROT_READ, MAP_SHARED, t.fd,
-		 region_pos(mt.index, 4096));
+		 region_pos(&t, mt.index, 4096));
 	t_ok(p == MAP_FAILED && errno == EINVAL,
 	     "mmap of a trapped-only data section is refused");
 	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, v.fd,
-		 region_pos(m.index, 0));
+		 region_pos(&v, m.index, 0));
 	t_ok(p == MAP_FAILED && errno == EINVAL,
 	     "mmap of the header page is refused");
 	p = mmap(NULL, 8192, PROT_READ, MAP_SHARED, v.fd,
-		 region_pos(m.index, 0));
+		 region_pos(&v, m.index, 0));
 	t_ok(p == MAP_FAILED && errno == EINVAL,
 	     "mmap covering header and data is refused");
 	p = mmap(NULL, m.data_size + 4096, PROT_READ, MAP_SHARED, v.fd,
-		 region_pos(m.index, 4096));
+		 region_pos(&v, m.index, 4096));
 	t_ok(p == MAP_FAILED && errno == EINVAL,
 	     "mmap past the region end is refused");
 	p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, v.fd,
-		 region_pos(m.index, 4096));
+		 region_pos(&v, m.index, 4096));
 	t_ok(p == MAP_FAILED && errno == EINVAL, "MAP_PRIVATE is refused");
 	p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_SHARED, v.fd,
-		 region_pos(m.index, 4096));
+		 region_pos(&v, m.index, 4096));
 	t_ok(p == MAP_FAILED, "PROT_EXEC is refused");
 	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, v.fd,
-		 region_pos(MTTYM_MEM_REGION, 0));
+		 region_pos(&v, MTTYM_MEM_REGION, 0));
 	t_ok(p == MAP_FAILED && errno == EINVAL,
 	     "mmap of another region is refused");
 	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, v.fd,
-		 region_pos(m.index, m.size - 4096));
+		 region_pos(&v, m.index, m.size - 4096));
 	t_ok(p != MAP_FAILED, "the last page of the data section maps");
 	if (p != MAP_FAILED)
 		munmap(p, 4096);
@@ -571,13 +571,13 @@ static void test_mmap(void)
 	     "the mapping and pread show the same chunk");
 	/* The user buffer is the device's own mapped data section. */
 	t_ok(pread(v.fd, m.map + 4096, 8192,
-		   region_pos(m.index, m.data_off)) == 8192 &&
+		   region_pos(&v, m.index, m.data_off)) == 8192 &&
 	     !memcmp(m.map, m.map + 4096, 4096),
 	     "pread into the device's own mapping completes");
 	must(mig_set_state(&v, &m, VFIO_MIG_STATE_CANCELLED), "CANCELLED");
 	must(mig_set_state(&v, &m, VFIO_MIG_STATE_RESUME), "RESUME");
 	t_ok(pwrite(v.fd, m.map, 8192,
-		    region_pos(m.index, m.data_off + 8192)) == 8192,
+		    region_pos(&v, m.index, m.data_off + 8192)) == 8192,
 	     "pwrite from the device's own mapping completes");
 	reset_dev(&v);
 	signal(SIGBUS, on_fault);

@@ -533,7 +533,7 @@ static void test_dirty(void)
 static int efault_read(struct dev *d, unsigned int off, size_t len)
 {
 	ssize_t n = pread(d->v.fd, fault_buffer(), len,
-			  (off_t)region_pos(d->m.index, off));
+			  (off_t)region_pos(&d->v, d->m.index, off));
 
 	return n < 0 ? -errno : (int)n;
 }

@@ -83,7 +83,7 @@ struct worker {
 	unsigned int quiet_no;
 };
 
-static unsigned int kernel;
+static struct v2_caps caps;
 
 /* xorshift64*: one stream per thread, from the seed. */
 static uint64_t rnd(uint64_t *s)
@@ -227,7 +227,7 @@ static void one_op(struct worker *w, uint64_t *s)
 		} else if (d->m.mmap) {
 			void *p = mmap(NULL, d->m.data_size,
 				       PROT_READ | PROT_WRITE, MAP_SHARED,
-				       d->v.fd, (off_t)region_pos(d->m.index,
+				       d->v.fd, (off_t)region_pos(&d->v, d->m.index,
 								  d->m.data_off));
 
 			ret = p == MAP_FAILED ? -errno : 0;
@@ -374,7 +374,7 @@ static void one_op(struct worker *w, uint64_t *s)
 			ret = 0;
 		break;
 	case 22:	/* v2 DMA logging, where the kernel has it */
-		if (kernel < 607) {
+		if (caps.dma_logging) {
 			uint64_t bits[1];
 			static const uint32_t ops[] = {
 				VFIO_DEVICE_FEATURE_DMA_LOGGING_START,
@@ -559,8 +559,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: test_stress [SECONDS [SEED]] (both > 0)\n");
 		return 2;
 	}
-	kernel = kernel_version();
 	t_start();
+	v2_caps_probe(&caps);
 	t_diag("seed %llu, %u s, %d processes of %d threads (replay: SEED=%llu)",
 	       (unsigned long long)seed, seconds, PROCS, THREADS,
 	       (unsigned long long)seed);

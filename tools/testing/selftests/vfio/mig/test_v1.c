@@ -231,7 +231,7 @@ static void v1_map(struct vdev *v, struct v1 *r)
 	if (!(r->flags & VFIO_REGION_INFO_FLAG_MMAP) || !r->sparse)
 		return;
 	p = mmap(NULL, r->area_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		 v->fd, (off_t)region_pos(r->index, r->area_off));
+		 v->fd, (off_t)region_pos(v, r->index, r->area_off));
 	r->map = p == MAP_FAILED ? NULL : p;
 }
 

@@ -24,14 +24,14 @@
 
 #define MEM_SIZE	(1u << 20)
 
-static unsigned int kernel;	/* major * 100 + minor */
+static struct v2_caps caps;
 
 static void test_flags(void)
 {
 	struct vdev v;
 	uint64_t flags = 0;
 	uint64_t want = VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
-			(kernel >= 602 ? MIG_PRE_COPY : 0);
+			(caps.pre_copy ? MIG_PRE_COPY : 0);
 	int ret;
 
 	vdev_create_open(&v, MDEV_TYPE_1P);
@@ -39,7 +39,7 @@ static void test_flags(void)
 		      &flags, sizeof(flags));
 	t_ok(!ret && flags == want,
 	     "migration flags %#llx: STOP_COPY, P2P%s",
-	     (unsigned long long)flags, kernel >= 602 ? ", PRE_COPY" : "");
+	     (unsigned long long)flags, caps.pre_copy ? ", PRE_COPY" : "");
 	t_ok(v2_get_state(&v) == ST_RUNNING, "default state RUNNING");
 	t_ok(v2_set_state(&v, ST_RUNNING_P2P, NULL) == 0 &&
 	     v2_get_state(&v) == ST_RUNNING_P2P &&
@@ -275,8 +275,8 @@ static void test_precopy(void)
 	int fd, fd2, err;
 	uint8_t byte = 0x77;
 
-	if (kernel < 602) {
-		t_skip("PRE_COPY and MIG_DATA_SIZE arrived in 6.2",
+	if (!caps.pre_copy) {
+		t_skip("the kernel probes no MIG_DATA_SIZE: no PRE_COPY (before 6.2)",
 		       "PRE_COPY save and the stop-copy size");
 		return;
 	}
@@ -344,8 +344,8 @@ static void test_dma_logging_rules(void)
 	struct mig m;
 	char uuid[40];
 
-	if (kernel >= 607) {
-		t_skip("no iova_bitmap export on this kernel (6.7+ without IOMMUFD)",
+	if (!caps.dma_logging) {
+		t_skip("the kernel probes no DMA logging (6.7+ without IOMMUFD)",
 		       "DMA logging windows, lifetime and separation");
 		return;
 	}
@@ -421,8 +421,8 @@ static void test_dma_logging(void)
 	struct vdev v;
 	int ret;
 
-	if (kernel >= 607) {
-		t_skip("no iova_bitmap export on this kernel (6.7+ without IOMMUFD)",
+	if (!caps.dma_logging) {
+		t_skip("the kernel probes no DMA logging (6.7+ without IOMMUFD)",
 		       "device DMA logging");
 		return;
 	}
@@ -460,8 +460,8 @@ static void test_dma_logging(void)
 
 int main(void)
 {
-	kernel = kernel_version();
 	t_start();
+	v2_caps_probe(&caps);
 	test_flags();
 	test_round_trip(MDEV_TYPE_1P, 4096);
 	test_round_trip(MDEV_TYPE_2P, 999);

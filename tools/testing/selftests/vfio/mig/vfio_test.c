@@ -6,6 +6,7 @@
  */
 #include "vfio_test.h"
 #include "mtty-mig.h"
+#include "kselftest.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,87 +17,94 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <linux/serial_reg.h>
 #include <linux/vfio.h>
 
-static int t_num, t_pass, t_fail, t_skipped;
-
-static void t_vline(const char *prefix, const char *fmt, va_list ap,
-		    const char *suffix)
-{
-	printf("%s %d - ", prefix, ++t_num);
-	vprintf(fmt, ap);
-	printf("%s\n", suffix);
-	fflush(stdout);
-}
-
+/*
+ * The TAP helpers print KTAP through the kernel's kselftest.h (of the
+ * kernel under test), so the counts and exit codes are kselftest's own.
+ */
 bool t_ok(bool cond, const char *fmt, ...)
 {
+	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	t_vline(cond ? "ok" : "not ok", fmt, ap, "");
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (cond)
-		t_pass++;
+		ksft_test_result_pass("%s\n", msg);
 	else
-		t_fail++;
+		ksft_test_result_fail("%s\n", msg);
+	fflush(stdout);
 	return cond;
 }
 
 void t_skip(const char *reason, const char *fmt, ...)
 {
-	char suffix[256];
+	char msg[512];
 	va_list ap;
 
-	snprintf(suffix, sizeof(suffix), " # SKIP %s", reason);
 	va_start(ap, fmt);
-	t_vline("ok", fmt, ap, suffix);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	t_skipped++;
+	ksft_test_result_skip("%s: %s\n", msg, reason);
+	fflush(stdout);
 }
 
 void t_diag(const char *fmt, ...)
 {
+	char msg[512];
 	va_list ap;
 
-	printf("# ");
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	printf("\n");
+	ksft_print_msg("%s\n", msg);
 	fflush(stdout);
 }
 
 void t_bail(const char *fmt, ...)
 {
+	char msg[512];
 	va_list ap;
 
-	printf("Bail out! ");
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	printf("\n");
 	fflush(stdout);
-	exit(1);
+	ksft_exit_fail_msg("%s\n", msg);
+	exit(KSFT_FAIL);	/* not reached */
+}
+
+void t_need(const char *path, const char *what)
+{
+	if (access(path, F_OK))
+		ksft_exit_skip("%s is not loaded (no %s): modprobe it first\n",
+			       what, path);
 }
 
 void t_start(void)
 {
-	printf("TAP version 13\n");
+	ksft_print_header();
+	t_need(MDEV_PARENT, "mtty_mig");
 	fflush(stdout);
 }
 
 int t_done(void)
 {
-	printf("1..%d\n", t_num);
-	printf("# %d passed, %d failed, %d skipped\n", t_pass, t_fail,
-	       t_skipped);
+	unsigned int fail = ksft_get_fail_cnt();
+
+	ksft_set_plan(ksft_test_num());
+	ksft_print_cnts();
 	fflush(stdout);
-	return t_fail ? 1 : 0;
+	if (fail)
+		return KSFT_FAIL;
+	if (!ksft_get_pass_cnt() && ksft_get_xskip_cnt())
+		return KSFT_SKIP;
+	return KSFT_PASS;
 }
 
 bool t_errno(long ret, int err, const char *fmt, ...)
@@ -248,7 +256,15 @@ void vdev_destroy(struct vdev *v)
 		t_bail("cannot remove mdev %s: %s", v->uuid, strerror(-err));
 }
 
-uint64_t region_pos(unsigned int index, uint64_t off)
+uint64_t region_pos(struct vdev *v, unsigned int index, uint64_t off)
+{
+	if (index >= v->dev.num_regions ||
+	    v->dev.region_off[index] == VMIG_NO_REGION)
+		t_bail("device %s has no region %u", v->uuid, index);
+	return v->dev.region_off[index] + off;
+}
+
+uint64_t engine_pos(unsigned int index, uint64_t off)
 {
 	return ((uint64_t)index << 40) + off;
 }
@@ -256,7 +272,7 @@ uint64_t region_pos(unsigned int index, uint64_t off)
 ssize_t region_read(struct vdev *v, unsigned int index, uint64_t off,
 		    void *buf, size_t len)
 {
-	ssize_t n = pread(v->fd, buf, len, (off_t)region_pos(index, off));
+	ssize_t n = pread(v->fd, buf, len, (off_t)region_pos(v, index, off));
 
 	return n < 0 ? -errno : n;
 }
@@ -264,7 +280,7 @@ ssize_t region_read(struct vdev *v, unsigned int index, uint64_t off,
 ssize_t region_write(struct vdev *v, unsigned int index, uint64_t off,
 		     const void *buf, size_t len)
 {
-	ssize_t n = pwrite(v->fd, buf, len, (off_t)region_pos(index, off));
+	ssize_t n = pwrite(v->fd, buf, len, (off_t)region_pos(v, index, off));
 
 	return n < 0 ? -errno : n;
 }
@@ -467,14 +483,21 @@ void *fault_buffer(void)
 	return page;
 }
 
-unsigned int kernel_version(void)
+void v2_caps_probe(struct v2_caps *c)
 {
-	struct utsname u;
-	unsigned int maj = 0, min = 0;
+	struct vdev v;
 
-	if (uname(&u) == 0)
-		sscanf(u.release, "%u.%u", &maj, &min);
-	return maj * 100 + min;
+	vdev_create_open(&v, MDEV_TYPE_1P);
+	c->pre_copy = !v2_feature(&v, VFIO_DEVICE_FEATURE_PROBE |
+				  VFIO_DEVICE_FEATURE_GET |
+				  FEATURE_MIG_DATA_SIZE, NULL, 0);
+	c->dma_logging = !v2_feature(&v, VFIO_DEVICE_FEATURE_PROBE |
+				     VFIO_DEVICE_FEATURE_SET |
+				     VFIO_DEVICE_FEATURE_DMA_LOGGING_START,
+				     NULL, 0);
+	vdev_destroy(&v);
+	t_diag("VFIO_DEVICE_FEATURE_PROBE: MIG_DATA_SIZE (PRE_COPY) %s, DMA logging %s",
+	       c->pre_copy ? "yes" : "no", c->dma_logging ? "yes" : "no");
 }
 
 void mig_find(struct vdev *v, struct mig *m)
@@ -492,7 +515,7 @@ void mig_find(struct vdev *v, struct mig *m)
 int mig_map(struct vdev *v, struct mig *m)
 {
 	void *p = mmap(NULL, m->data_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       v->fd, (off_t)region_pos(m->index, m->data_off));
+		       v->fd, (off_t)region_pos(v, m->index, m->data_off));
 
 	if (p == MAP_FAILED)
 		return -errno;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Helpers shared by the vfio-mig selftests: TAP output, mdev creation and
+ * Helpers shared by the vfio-mig selftests: KTAP output, mdev creation and
  * removal through sysfs, opening a device through the VFIO group + type1
  * container path, and region accessors.
  *
@@ -23,10 +23,15 @@
 #define MDEV_TYPE_2P	"mtty_mig-2port-1M"
 #define MDEV_TYPE_16M	"mtty_mig-1port-16M"
 
-/* --- TAP ---------------------------------------------------------------- */
+/* --- KTAP, through kselftest.h ------------------------------------------- */
 
-/* Start the TAP output. */
+/*
+ * Start the KTAP output; exits with KSFT_SKIP when the mtty_mig driver is
+ * not loaded.
+ */
 void t_start(void);
+/* Exit with KSFT_SKIP unless @path exists (@what: the module it needs). */
+void t_need(const char *path, const char *what);
 /* Record one test result; prints "ok N - ..." or "not ok N - ...". */
 bool t_ok(bool cond, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -38,7 +43,7 @@ void t_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Stop the program: a setup step failed. */
 void t_bail(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2), noreturn));
-/* Print the totals and return the exit status for main(). */
+/* Print the plan and totals; the kselftest exit status for main(). */
 int t_done(void);
 /* Expect a call's result to be -1 with errno @err. */
 bool t_errno(long ret, int err, const char *fmt, ...)
@@ -78,7 +83,14 @@ void vdev_create_open_on(struct vdev *v, const char *parent, const char *type);
 /* Close and remove. */
 void vdev_destroy(struct vdev *v);
 
-uint64_t region_pos(unsigned int index, uint64_t off);
+/* The file position of @off in region @index, from region_info.offset. */
+uint64_t region_pos(struct vdev *v, unsigned int index, uint64_t off);
+/*
+ * The same in the engine's own layout (VFIO_MIG_REGION_SHIFT of
+ * include/linux/vfio_mig.h), only to aim at regions a device does not have;
+ * test_config checks it against region_info.offset.
+ */
+uint64_t engine_pos(unsigned int index, uint64_t off);
 /* pread/pwrite on a region: returns bytes moved or -errno. */
 ssize_t region_read(struct vdev *v, unsigned int index, uint64_t off,
 		    void *buf, size_t len);
@@ -128,8 +140,6 @@ uint32_t dma_run(struct vdev *v, uint32_t op, uint64_t src, uint64_t dst,
 /* A page of user memory no access may touch (PROT_NONE): copies fault. */
 void *fault_buffer(void);
 
-/* The running kernel as major * 100 + minor (602 for 6.2). */
-unsigned int kernel_version(void);
 
 /* --- the migration region --------------------------------------------- */
 
@@ -211,6 +221,14 @@ struct v2_precopy_info {
 	uint64_t initial_bytes, dirty_bytes;
 };
 
+/* What the kernel's VFIO core offers, by VFIO_DEVICE_FEATURE_PROBE. */
+struct v2_caps {
+	bool pre_copy;		/* MIG_DATA_SIZE, which came with PRE_COPY (6.2) */
+	bool dma_logging;	/* DMA_LOGGING_START (not on 6.7+ without IOMMUFD) */
+};
+
+/* Probe on a device of its own, created and removed again. */
+void v2_caps_probe(struct v2_caps *c);
 /* VFIO_DEVICE_FEATURE with @len bytes of payload in and out.  0 or -errno. */
 int v2_feature(struct vdev *v, uint32_t flags, void *data, size_t len);
 /* SET MIG_DEVICE_STATE; *fd gets the data fd (or -1).  0 or -errno. */
