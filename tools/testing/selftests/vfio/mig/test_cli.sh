@@ -21,16 +21,9 @@ fi
 V=$top/build/tools/vfio-mig
 T=/sys/class/mdev_bus/mtty_mig/mdev_supported_types
 tmp=$(mktemp -d)
-n=0 pass=0 fail=0 skipped=0
+# shellcheck source-path=SCRIPTDIR source=tap.sh
+. "$top/tools/testing/selftests/vfio/mig/tap.sh"
 
-ok() {	# ok CONDITION-STATUS DESCRIPTION
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"; pass=$((pass + 1))
-	else
-		echo "not ok $n - $2"; fail=$((fail + 1))
-	fi
-}
 expect() {	# expect CODE DESCRIPTION COMMAND...
 	want=$1 what=$2; shift 2
 	"$@" >"$tmp/out" 2>"$tmp/err"
@@ -47,9 +40,6 @@ no_temp() {	# no_temp DIR: DIR holds no hidden (temporary) file
 	for f in "$1"/.*; do
 		case ${f##*/} in .|..|'.*') ;; *) return 1 ;; esac
 	done
-}
-skip() {	# skip REASON DESCRIPTION
-	n=$((n + 1)) skipped=$((skipped + 1)); echo "ok $n - $2 # SKIP $1"
 }
 mk() {	# mk TYPE: create an mdev, print its UUID
 	u=$(cat /proc/sys/kernel/random/uuid)
@@ -306,6 +296,4 @@ else
 fi
 
 rm -rf "$tmp"
-echo "1..$n"
-echo "# $pass passed, $fail failed, $skipped skipped"
-[ "$fail" -eq 0 ]
+tap_end
