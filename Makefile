@@ -50,7 +50,7 @@ QEMU_HMP := $(BUILD)/qemu/hmp
 .PHONY: all modules tools kernel-cache check check-all check-qemu test demo \
 	stress bench lint fuzz fuzz-build fuzz-seeds \
 	clean help \
-	host-deps
+	host-deps deb
 
 all: modules tools
 
@@ -118,6 +118,11 @@ $(BUILD)/tools/vfio-mig: tools/vfio-mig/vfio-mig.c $(VMIG_SRC) $(VMIG_HDR) VERSI
 	@mkdir -p $(dir $@)
 	@echo "  CC      $(patsubst $(CURDIR)/%,%,$@)"
 	@$(CC) $(USER_CFLAGS) -Itools/vfio-mig -o $@ $< $(VMIG_SRC) -pthread
+
+# The Debian packages vfio-mig-dkms and vfio-mig-tools (debian/), built
+# with dpkg-buildpackage in a copy of the tree, into $(BUILD)/deb.
+deb:
+	@scripts/build-deb $(BUILD)/deb
 
 # lint builds the modules for 6.1 with sparse, so it runs before the
 # modules are built for $(KVER).
