@@ -50,7 +50,7 @@ QEMU_HMP := $(BUILD)/qemu/hmp
 .PHONY: all modules tools kernel-cache check check-all check-qemu test demo \
 	stress bench lint fuzz fuzz-build fuzz-seeds \
 	clean help \
-	host-deps deb
+	host-deps deb check-dkms
 
 all: modules tools
 
@@ -123,6 +123,12 @@ $(BUILD)/tools/vfio-mig: tools/vfio-mig/vfio-mig.c $(VMIG_SRC) $(VMIG_HDR) VERSI
 # with dpkg-buildpackage in a copy of the tree, into $(BUILD)/deb.
 deb:
 	@scripts/build-deb $(BUILD)/deb
+
+# vfio-mig-dkms installed in a scratch copy of the trixie build root: DKMS
+# builds, installs and signs the modules for 6.12, then the suite runs in
+# the VM on them (scripts/test-dkms); T=NAME runs test_NAME alone.
+check-dkms: tools
+	@scripts/test-dkms --build $(BUILD) --timeout 1800 $(if $(T),test_$(T))
 
 # lint builds the modules for 6.1 with sparse, so it runs before the
 # modules are built for $(KVER).
