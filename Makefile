@@ -29,9 +29,28 @@ VM := tools/testing/vm/run --kernel $(KVER) --timeout $(VM_TIMEOUT)
 # The project's one version: the modules, the client, the packages.
 VERSION := $(shell cat VERSION)
 
-USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
+# Userspace flags: the project's own, then the builder's (Debian's
+# dpkg-buildflags exports CFLAGS, CPPFLAGS and LDFLAGS with the hardening
+# options).  -Werror only where asked for (WERROR=1: the project's CI), so a
+# newer compiler's new warning does not break someone else's build.
+CFLAGS ?= -O2 -g
+WERROR ?= 0
+USER_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) \
 	-DVFIO_MIG_VERSION='"$(VERSION)"' \
-	-Iinclude/uapi -Isamples/vfio-mdev -Itools/testing/selftests/vfio/mig
+	-Iinclude/uapi -Isamples/vfio-mdev -Itools/testing/selftests/vfio/mig \
+	$(CPPFLAGS) $(CFLAGS)
+
+# Where `make install` puts things (DESTDIR is prepended to each).
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+# libvfio-mig: one object, archived and linked as a shared library whose
+# soname changes with the major version.
+LIB_SONAME := libvfio-mig.so.$(firstword $(subst ., ,$(VERSION)))
+LIB_A := $(BUILD)/lib/libvfio-mig.a
+LIB_SO := $(BUILD)/lib/libvfio-mig.so.$(VERSION)
 
 ST_DIR := tools/testing/selftests/vfio/mig
 ST_LIB := $(ST_DIR)/vfio_test.c
@@ -47,7 +66,8 @@ VMIG_HDR := $(addprefix tools/vfio-mig/,libvfio-mig.h migrate.h workload.h) \
 UAPI_CHECK := $(BUILD)/uapi/alone.o $(BUILD)/uapi/after-vfio.o
 QEMU_HMP := $(BUILD)/qemu/hmp
 
-.PHONY: all modules tools kernel-cache check check-all check-qemu test demo \
+.PHONY: all modules tools lib install install-modules install-tools check-install \
+	kernel-cache check check-all check-qemu test demo \
 	stress bench lint fuzz fuzz-build fuzz-seeds \
 	clean help \
 	host-deps deb check-dkms
@@ -66,9 +86,15 @@ help:
 	@echo 'make lint         checkpatch and sparse (C=2) over the kernel code'
 	@echo 'make fuzz         the engine fuzzers (libFuzzer, ASan, UBSan), FUZZ_SECONDS each'
 	@echo 'make fuzz-seeds   save real device streams as the stream fuzzer'"'"'s seeds (VM)'
+	@echo 'make install      modules to /lib/modules/RELEASE/updates (+ depmod), vfio-mig,'
+	@echo '                  its man page, libvfio-mig (.a, .so, pkg-config), headers'
+	@echo '                  (install-modules, install-tools: one half each)'
+	@echo 'make check-install  make install into build/check-install and check the tree'
 	@echo 'make clean        remove build products (the download cache stays)'
 	@echo 'Variables: KVER=$(KVER) (see scripts/kernels.conf), KDIR=<headers>,'
 	@echo '           VM_TIMEOUT=$(VM_TIMEOUT) seconds, FUZZ_SECONDS=$(FUZZ_SECONDS)'
+	@echo '           DESTDIR, PREFIX=$(PREFIX), LIBDIR=$(LIBDIR); CFLAGS CPPFLAGS LDFLAGS;'
+	@echo '           WERROR=1 makes userspace warnings errors (CI)'
 	@echo '           KVER=debug: the debug kernel (KASAN, lockdep, kmemleak, UBSAN,'
 	@echo '           fault injection), built once into $(KCACHE)'
 
@@ -87,12 +113,12 @@ else
 	@scripts/build-modules $(KVER) --no-print-directory
 endif
 
-tools: $(ST_BIN) $(ST_SH) $(TOOL_BIN) $(UAPI_CHECK) $(QEMU_HMP)
+tools: $(ST_BIN) $(ST_SH) $(TOOL_BIN) $(UAPI_CHECK) $(QEMU_HMP) lib
 
 $(QEMU_HMP): tools/testing/qemu/hmp.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $(patsubst $(CURDIR)/%,%,$@)"
-	@$(CC) $(USER_CFLAGS) -o $@ $<
+	@$(CC) $(USER_CFLAGS) $(LDFLAGS) -o $@ $<
 
 $(BUILD)/selftests/%: $(ST_DIR)/%.sh
 	@mkdir -p $(dir $@)
@@ -104,20 +130,81 @@ $(BUILD)/uapi/alone.o $(BUILD)/uapi/after-vfio.o: $(ST_DIR)/uapi_check.c include
 	@echo "  CHECK   include/uapi/linux/vfio_migration.h ($(notdir $(basename $@)))"
 	@$(CC) $(USER_CFLAGS) $(if $(findstring after,$@),-DAFTER_VFIO) -c -o $@ $<
 
-$(BUILD)/selftests/%: $(ST_DIR)/%.c $(ST_LIB) $(ST_HDR) $(VMIG_HDR) tools/vfio-mig/libvfio-mig.c
+$(BUILD)/selftests/%: $(ST_DIR)/%.c $(ST_LIB) $(ST_HDR) $(VMIG_HDR) $(LIB_A)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $(patsubst $(CURDIR)/%,%,$@)"
-	@$(CC) $(USER_CFLAGS) -Itools/vfio-mig -o $@ $< $(ST_LIB) tools/vfio-mig/libvfio-mig.c -pthread
+	@$(CC) $(USER_CFLAGS) -Itools/vfio-mig $(LDFLAGS) -o $@ $< $(ST_LIB) $(LIB_A) -pthread
 
-$(BUILD)/tools/vfio-mig-bench: tools/vfio-mig/bench.c $(VMIG_SRC) $(VMIG_HDR)
+$(BUILD)/tools/vfio-mig-bench: tools/vfio-mig/bench.c $(VMIG_SRC) $(VMIG_HDR) $(LIB_A)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $(patsubst $(CURDIR)/%,%,$@)"
-	@$(CC) $(USER_CFLAGS) -Itools/vfio-mig -o $@ $< $(VMIG_SRC) -pthread
+	@$(CC) $(USER_CFLAGS) -Itools/vfio-mig $(LDFLAGS) -o $@ $< $(VMIG_SRC) $(LIB_A) -pthread
 
-$(BUILD)/tools/vfio-mig: tools/vfio-mig/vfio-mig.c $(VMIG_SRC) $(VMIG_HDR) VERSION
+$(BUILD)/tools/vfio-mig: tools/vfio-mig/vfio-mig.c $(VMIG_SRC) $(VMIG_HDR) $(LIB_A) VERSION
 	@mkdir -p $(dir $@)
 	@echo "  CC      $(patsubst $(CURDIR)/%,%,$@)"
-	@$(CC) $(USER_CFLAGS) -Itools/vfio-mig -o $@ $< $(VMIG_SRC) -pthread
+	@$(CC) $(USER_CFLAGS) -Itools/vfio-mig $(LDFLAGS) -o $@ $< $(VMIG_SRC) $(LIB_A) -pthread
+
+# libvfio-mig, position-independent so one object serves both archives.
+$(BUILD)/lib/libvfio-mig.o: tools/vfio-mig/libvfio-mig.c tools/vfio-mig/libvfio-mig.h \
+		include/uapi/linux/vfio_migration.h
+	@mkdir -p $(dir $@)
+	@echo "  CC      $(patsubst $(CURDIR)/%,%,$@)"
+	@$(CC) $(USER_CFLAGS) -fPIC -c -o $@ $<
+
+$(LIB_A): $(BUILD)/lib/libvfio-mig.o
+	@echo "  AR      $(patsubst $(CURDIR)/%,%,$@)"
+	@rm -f $@ && $(AR) rcs $@ $<
+
+$(LIB_SO): $(BUILD)/lib/libvfio-mig.o
+	@echo "  LD      $(patsubst $(CURDIR)/%,%,$@)"
+	@$(CC) -shared -Wl,-soname,$(LIB_SONAME) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+lib: $(LIB_A) $(LIB_SO)
+
+# --- make install -----------------------------------------------------------
+# The modules through kbuild's modules_install into
+# /lib/modules/RELEASE/updates/ (ahead of the kernel's own), then depmod;
+# the tools, man page, library and headers under PREFIX.  Kbuild's module
+# signing is left to DKMS, which holds a key (README: Secure Boot).
+KREL_BUILT = $(shell sed -n 's/.*UTS_RELEASE "\(.*\)"/\1/p' \
+	$(KDIR)/include/generated/utsrelease.h)
+
+install: install-modules install-tools
+
+install-modules: modules
+	@$(MAKE) --no-print-directory -C $(KDIR) M=$(CURDIR) \
+		INSTALL_MOD_PATH=$(DESTDIR) INSTALL_MOD_DIR=updates \
+		CONFIG_MODULE_SIG_ALL= modules_install 2>&1 | \
+		grep -v "missing 'System.map' file" || true
+	@test -e $(DESTDIR)/lib/modules/$(KREL_BUILT)/updates/drivers/vfio/mdev/vfio_mig.ko* || \
+		{ echo 'install-modules: modules_install failed'; exit 1; }
+ifeq ($(DESTDIR),)
+	depmod -a $(KREL_BUILT)
+else
+	@echo "  DEPMOD  skipped for a staged install: run depmod -a $(KREL_BUILT) on the target"
+endif
+
+install-tools: $(BUILD)/tools/vfio-mig lib
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/vfio-mig/linux
+	install -m 755 $(BUILD)/tools/vfio-mig $(DESTDIR)$(BINDIR)/vfio-mig
+	install -m 644 tools/vfio-mig/vfio-mig.1 $(DESTDIR)$(MANDIR)/man1/vfio-mig.1
+	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/libvfio-mig.a
+	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libvfio-mig.so.$(VERSION)
+	ln -sf libvfio-mig.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
+	ln -sf $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libvfio-mig.so
+	sed -e 's|@VERSION@|$(VERSION)|; s|@PREFIX@|$(PREFIX)|' \
+		-e 's|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+		tools/vfio-mig/vfio-mig.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/vfio-mig.pc
+	install -m 644 tools/vfio-mig/libvfio-mig.h $(DESTDIR)$(INCLUDEDIR)/vfio-mig/libvfio-mig.h
+	install -m 644 include/uapi/linux/vfio_migration.h \
+		$(DESTDIR)$(INCLUDEDIR)/vfio-mig/linux/vfio_migration.h
+
+# make install into a scratch DESTDIR, then check the tree and build a
+# program against the installed library through pkg-config.
+check-install:
+	@scripts/check-install $(BUILD)/check-install KVER=$(KVER)
 
 # The Debian packages vfio-mig-dkms and vfio-mig-tools (debian/), built
 # with dpkg-buildpackage in a copy of the tree, into $(BUILD)/deb.
@@ -134,6 +221,7 @@ check-dkms: tools
 # modules are built for $(KVER).
 check: lint
 	@$(MAKE) --no-print-directory all KVER=$(KVER)
+	@scripts/check-install $(BUILD)/check-install KVER=$(KVER)
 	$(VM) -- $(ST_DIR)/run_tests.sh $(BUILD)/selftests
 
 # Every kernel of scripts/kernels.conf in turn, with a result line each.
@@ -205,8 +293,8 @@ fuzz: fuzz-build
 # Real streams from the VM, kept gzipped in the tree as the seeds.
 fuzz-seeds: all
 	@mkdir -p $(BUILD)/fuzz/seeds
-	@$(CC) $(USER_CFLAGS) -Itools/vfio-mig -o $(BUILD)/fuzz/save-seeds \
-		$(FUZZ_DIR)/save-seeds.c $(ST_LIB) tools/vfio-mig/libvfio-mig.c
+	@$(CC) $(USER_CFLAGS) -Itools/vfio-mig $(LDFLAGS) -o $(BUILD)/fuzz/save-seeds \
+		$(FUZZ_DIR)/save-seeds.c $(ST_LIB) $(LIB_A)
 	$(VM) --out $(BUILD)/fuzz/seeds -- $(BUILD)/fuzz/save-seeds $(BUILD)/fuzz/seeds
 	@mkdir -p $(FUZZ_DIR)/seeds
 	@for f in $(BUILD)/fuzz/seeds/*.vmig; do \

@@ -6,6 +6,7 @@
  */
 #include "libvfio-mig.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -57,22 +58,24 @@ const char *vmig_state_name(uint32_t state)
 	return state < VFIO_MIG_NUM_STATES ? state_names[state] : "?";
 }
 
-static bool is_uuid(const char *s)
+int vmig_parse_id(const char *id, char uuid[37])
 {
+	const char *s = strrchr(id, '/');
 	int i;
 
-	if (strlen(s) != 36)
-		return false;
+	s = s ? s + 1 : id;
 	for (i = 0; i < 36; i++) {
 		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
 
-		if (dash ? s[i] != '-' :
-		    !((s[i] >= '0' && s[i] <= '9') ||
-		      (s[i] >= 'a' && s[i] <= 'f') ||
-		      (s[i] >= 'A' && s[i] <= 'F')))
-			return false;
+		if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+			break;
+		uuid[i] = tolower((unsigned char)s[i]);
 	}
-	return true;
+	if (i < 36 || s[36])
+		return fail(0, "'%s' is not an mdev UUID (8-4-4-4-12 hexadecimal digits) or a sysfs path ending in one",
+			    id);
+	uuid[36] = 0;
+	return 0;
 }
 
 int vmig_region_read(struct vmig_dev *d, unsigned int index, uint64_t off,
@@ -188,7 +191,6 @@ int vmig_open(struct vmig_dev *d, const char *id, size_t guest_size,
 	      bool use_mmap)
 {
 	struct vfio_group_status status = { .argsz = sizeof(status) };
-	const char *base = strrchr(id, '/');
 	char path[300], link[256];
 	bool can_mmap = false;
 	const char *group;
@@ -197,11 +199,9 @@ int vmig_open(struct vmig_dev *d, const char *id, size_t guest_size,
 
 	memset(d, 0, sizeof(*d));
 	d->container = d->group = d->fd = -1;
-	base = base ? base + 1 : id;
-	if (!is_uuid(base))
-		return fail(0, "'%s' is not an mdev UUID or a sysfs path to one",
-			    id);
-	snprintf(d->uuid, sizeof(d->uuid), "%s", base);
+	err = vmig_parse_id(id, d->uuid);
+	if (err)
+		return err;
 	if (guest_size % VMIG_PAGE)
 		return fail(0, "guest memory size must be a multiple of 4096");
 
@@ -504,8 +504,10 @@ static int write_all(struct vmig_io *io, const void *p, size_t len)
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			return fail(n < 0 ? errno : EIO, "write");
+		if (n <= 0) {
+			io->err = n < 0 ? errno : EIO;
+			return fail(io->err, "write");
+		}
 		b += n;
 		len -= n;
 		io->bytes += n;
@@ -524,8 +526,10 @@ static int read_all(struct vmig_io *io, void *p, size_t len)
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
+		if (n < 0) {
+			io->err = errno;
 			return fail(errno, "read");
+		}
 		if (n == 0) {
 			fail(0, "the saved device is truncated");
 			return -EPIPE;

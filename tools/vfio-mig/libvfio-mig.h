@@ -45,6 +45,13 @@ const char *vmig_error(void);
 void vmig_set_error(const char *msg);
 
 /*
+ * Check that @id is an mdev UUID, or a sysfs path ending in one, and write
+ * the UUID in lower case (as sysfs names the device) into @uuid.
+ * Returns 0, or -EINVAL with vmig_error() saying what is wrong.
+ */
+int vmig_parse_id(const char *id, char uuid[37]);
+
+/*
  * Open the device named by @id (an mdev UUID, or a sysfs path ending in
  * one) with @guest_size bytes of guest memory (a page multiple, may be 0).
  * @use_mmap: map the data section when the device offers it.
@@ -98,6 +105,7 @@ struct vmig_file_info {
 struct vmig_io {
 	int fd;
 	uint64_t bytes;		/* moved so far */
+	int err;		/* errno of a failed read or write on fd */
 	uint8_t *buf;		/* reader: the current section */
 	size_t cap;
 };

@@ -277,5 +277,7 @@ EXPORT_SYMBOL_GPL(vfio_mig_ioctl);
 
 MODULE_LICENSE("GPL");
 MODULE_VERSION(VFIO_MIG_VERSION);
+/* The devices open through a type1 container: have it loaded first. */
+MODULE_SOFTDEP("pre: vfio_iommu_type1");
 MODULE_AUTHOR("The vfio-mig authors");
 MODULE_DESCRIPTION("vfio-mig engine: a VFIO core device with live migration for emulated PCI functions");

@@ -1,0 +1,70 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# The installed modules as a user loads them, inside the test VM: the tree
+# that `make install` staged (scripts/check-install, which `make check` and
+# `make check-all` run first) goes into /lib/modules/RELEASE/updates/ beside
+# the kernel's own modules, depmod indexes it, and `modprobe mtty_mig` with
+# nothing loaded must pull in vfio, vfio_iommu_type1, mdev and the engine.
+# The modules are loaded again afterwards for the tests that follow.
+# Prints TAP.
+
+top=${VFIO_MIG_TOP:?run through the VM runner}
+kmod=${VFIO_MIG_KMODDIR:?run through the VM runner}
+rel=$(uname -r)
+staged=$top/build/check-install/destdir/lib/modules/$rel/updates
+n=0
+
+ok() {	# ok STATUS DESCRIPTION
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
+}
+loaded() {	# loaded MODULE...: all of them are loaded
+	for m in "$@"; do [ -d "/sys/module/$m" ] || return 1; done
+}
+
+echo "TAP version 13"
+if [ ! -d "$staged" ]; then
+	echo "ok 1 # SKIP no staged install for $rel (make check-install KVER=...)"
+	exit 0
+fi
+
+# /lib/modules/RELEASE as the kernel package and `make install` lay it out
+# (the guest's writes stay in its overlay).
+mkdir -p "/lib/modules/$rel"
+ln -sfn "$kmod/kernel" "/lib/modules/$rel/kernel"
+for f in modules.order modules.builtin modules.builtin.modinfo; do
+	[ -e "$kmod/$f" ] && cp "$kmod/$f" "/lib/modules/$rel/"
+done
+rm -rf "/lib/modules/$rel/updates"
+cp -r "$staged" "/lib/modules/$rel/updates"
+depmod -a "$rel"
+ok $? "depmod indexes the installed modules"
+path=$(modinfo -n mtty_mig 2>/dev/null)
+case $path in "/lib/modules/$rel/updates/"*) r=0 ;; *) r=1 ;; esac
+ok $r "modinfo finds mtty_mig under updates/ (${path:-not found})"
+modinfo -F softdep vfio_mig 2>/dev/null | grep -q 'pre: vfio_iommu_type1'
+ok $? "vfio_mig declares a softdep on vfio_iommu_type1"
+[ "$(modinfo -F version mtty_mig 2>/dev/null)" = "$(cat "$top/VERSION")" ]
+ok $? "the installed mtty_mig is version $(cat "$top/VERSION")"
+
+# Nothing of the VFIO stack loaded, then one modprobe.
+modprobe -r mcount_mig mtty_mig vfio_mig mdev vfio_iommu_type1 vfio 2>/dev/null
+for m in mcount_mig mtty_mig vfio_mig mdev vfio_iommu_type1 vfio; do
+	[ -d "/sys/module/$m" ] && rmmod "$m" 2>/dev/null
+done
+! loaded vfio_iommu_type1 && ! loaded mdev && ! loaded vfio_mig
+ok $? "the VFIO stack is unloaded"
+modprobe mtty_mig
+ok $? "modprobe mtty_mig"
+loaded vfio vfio_iommu_type1 mdev vfio_mig mtty_mig
+ok $? "it pulled in vfio, vfio_iommu_type1, mdev and vfio_mig"
+[ -d /sys/class/mdev_bus/mtty_mig ]
+ok $? "the mtty_mig parent is registered"
+modprobe mcount_mig && loaded mcount_mig
+ok $? "modprobe mcount_mig"
+modprobe -r mcount_mig mtty_mig vfio_mig && ! loaded vfio_mig
+ok $? "modprobe -r unloads the drivers and the engine"
+modprobe mtty_mig && modprobe mcount_mig
+ok $? "loaded again for the tests that follow"
+echo "1..$n"
