@@ -69,7 +69,7 @@ QEMU_HMP := $(BUILD)/qemu/hmp
 	kernel-cache check check-all check-qemu test demo \
 	stress bench lint fuzz fuzz-build fuzz-seeds \
 	clean help \
-	host-deps
+	host-deps deb check-dkms
 
 all: modules tools
 
@@ -198,6 +198,17 @@ install-tools: $(BUILD)/tools/vfio-mig lib
 # program against the installed library through pkg-config.
 check-install:
 	@scripts/check-install $(BUILD)/check-install KVER=$(KVER)
+
+# The Debian packages vfio-mig-dkms and vfio-mig-tools (debian/), built
+# with dpkg-buildpackage in a copy of the tree, into $(BUILD)/deb.
+deb:
+	@scripts/build-deb $(BUILD)/deb
+
+# vfio-mig-dkms installed in a scratch copy of the trixie build root: DKMS
+# builds, installs and signs the modules for 6.12, then the suite runs in
+# the VM on them (scripts/test-dkms); T=NAME runs test_NAME alone.
+check-dkms: tools
+	@scripts/test-dkms --build $(BUILD) --timeout 1800 $(if $(T),test_$(T))
 
 # lint builds the modules for 6.1 with sparse, so it runs before the
 # modules are built for $(KVER).

@@ -8,7 +8,8 @@
 # sample driver's device; its command line (numbers, UUIDs, exit codes,
 # --json on every outcome, safe saves), its help and man page, and, last,
 # its message when the sample modules are not loaded: the script unloads
-# mtty_mig and mcount_mig and loads the tree's .ko files again afterwards
+# mtty_mig and mcount_mig and loads their .ko files again afterwards, from
+# VFIO_MIG_MODULES (vm/run --modules DIR) if set, else from the tree
 # (as test_lifecycle does), skipping that case when they cannot be
 # unloaded.  Needs jq, groff and script on the host (scripts/host-deps).
 # Prints TAP.
@@ -279,7 +280,7 @@ expect 76 "an mcount-mig stream is refused by a device of another type" \
 for u in $A $B $C $D $E $F $G $H $E0; do echo 1 >"/sys/bus/mdev/devices/$u/remove"; done
 
 # Last: the client without the sample modules, which are loaded again after.
-ko=$top/samples/vfio-mdev
+ko=${VFIO_MIG_MODULES:-$top/samples/vfio-mdev}
 if rmmod mcount_mig mtty_mig 2>"$tmp/err"; then
 	expect 69 "without the sample modules, info exits 69" "$V" info "$A"
 	grep -q "no mdev bus: are the modules loaded?" "$tmp/err"

@@ -4,8 +4,9 @@
  * create/remove loops, remove while open, and module unload (refused while
  * a device is open, clean once none is, also with a v2 data fd left open).
  *
- * It unloads mtty-mig and loads it again from the build tree, which it
- * finds through VFIO_MIG_TOP (set by the VM runner).
+ * It unloads mtty-mig and mcount-mig and loads them again from where the
+ * VM runner loaded them: the directory VFIO_MIG_MODULES (vm/run --modules
+ * DIR) if set, else the build tree, VFIO_MIG_TOP.
  *
  * Copyright (c) 2026 The vfio-mig authors
  */
@@ -182,6 +183,7 @@ static long load_module(const char *path)
 static void test_unload(void)
 {
 	const char *top = getenv("VFIO_MIG_TOP");
+	const char *dir = getenv("VFIO_MIG_MODULES");
 	long avail = mdev_available(MDEV_TYPE_1P);
 	char ko[512], mc_ko[512], idle[40];
 	struct vdev v;
@@ -192,9 +194,14 @@ static void test_unload(void)
 		       "module unload and reload");
 		return;
 	}
-	snprintf(ko, sizeof(ko), "%s/samples/vfio-mdev/mtty-mig.ko", top);
-	snprintf(mc_ko, sizeof(mc_ko), "%s/samples/vfio-mdev/mcount-mig.ko",
-		 top);
+	if (dir) {
+		snprintf(ko, sizeof(ko), "%s/mtty-mig.ko", dir);
+		snprintf(mc_ko, sizeof(mc_ko), "%s/mcount-mig.ko", dir);
+	} else {
+		snprintf(ko, sizeof(ko), "%s/samples/vfio-mdev/mtty-mig.ko", top);
+		snprintf(mc_ko, sizeof(mc_ko),
+			 "%s/samples/vfio-mdev/mcount-mig.ko", top);
+	}
 
 	vdev_create_open(&v, MDEV_TYPE_1P);
 	if (mdev_create(MDEV_TYPE_2P, idle))

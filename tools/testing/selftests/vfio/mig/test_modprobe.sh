@@ -6,6 +6,8 @@
 # `make check-all` run first) goes into /lib/modules/RELEASE/updates/ beside
 # the kernel's own modules, depmod indexes it, and `modprobe mtty_mig` with
 # nothing loaded must pull in vfio, vfio_iommu_type1, mdev and the engine.
+# With the modules DKMS built (vm/run --modules DIR, scripts/test-dkms),
+# those go where DKMS puts them, /lib/modules/RELEASE/updates/dkms/.
 # The modules are loaded again afterwards for the tests that follow.
 # Prints TAP.
 
@@ -16,7 +18,13 @@ if [ ! -d /sys/class/mdev_bus/mtty_mig ]; then	# kselftest's skip
 fi
 kmod=${VFIO_MIG_KMODDIR:?run through the VM runner}
 rel=$(uname -r)
-staged=$top/build/check-install/destdir/lib/modules/$rel/updates
+if [ -n "${VFIO_MIG_MODULES:-}" ]; then
+	staged=$VFIO_MIG_MODULES
+	into=updates/dkms
+else
+	staged=$top/build/check-install/destdir/lib/modules/$rel/updates
+	into=updates
+fi
 n=0
 
 ok() {	# ok STATUS DESCRIPTION
@@ -41,12 +49,13 @@ for f in modules.order modules.builtin modules.builtin.modinfo; do
 	[ -e "$kmod/$f" ] && cp "$kmod/$f" "/lib/modules/$rel/"
 done
 rm -rf "/lib/modules/$rel/updates"
-cp -r "$staged" "/lib/modules/$rel/updates"
+mkdir -p "$(dirname "/lib/modules/$rel/$into")"
+cp -r "$staged" "/lib/modules/$rel/$into"
 depmod -a "$rel"
 ok $? "depmod indexes the installed modules"
 path=$(modinfo -n mtty_mig 2>/dev/null)
-case $path in "/lib/modules/$rel/updates/"*) r=0 ;; *) r=1 ;; esac
-ok $r "modinfo finds mtty_mig under updates/ (${path:-not found})"
+case $path in "/lib/modules/$rel/$into/"*) r=0 ;; *) r=1 ;; esac
+ok $r "modinfo finds mtty_mig under $into/ (${path:-not found})"
 modinfo -F softdep vfio_mig 2>/dev/null | grep -q 'pre: vfio_iommu_type1'
 ok $? "vfio_mig declares a softdep on vfio_iommu_type1"
 [ "$(modinfo -F version mtty_mig 2>/dev/null)" = "$(cat "$top/VERSION")" ]
