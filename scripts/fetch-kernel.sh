@@ -187,15 +187,20 @@ root=$dest/root
 kdir=$root/usr/src/linux-headers-$rel
 
 # .done holds the package version (empty in caches made before it did).
-if [ -e "$dest/.done" ] && [ -s "$dest/.done" ] && [ "$(cat "$dest/.done")" != "$ver" ]; then
-	echo "fetch-kernel: the cached $rel is $(cat "$dest/.done"), not $ver: fetching again" >&2
-	rm -f "$dest/.done"
-fi
+fetch=false
 if [ ! -e "$dest/.done" ]; then
+	fetch=true
+elif [ -s "$dest/.done" ] && [ "$(cat "$dest/.done")" != "$ver" ]; then
+	echo "fetch-kernel: the cached $rel is $(cat "$dest/.done"), not $ver: fetching again" >&2
+	fetch=true
+fi
+if $fetch; then
 	command -v dpkg-deb >/dev/null || die "dpkg-deb not found"
 	command -v apt-get >/dev/null || die "apt-get not found"
-	rm -rf "$dest"
-	mkdir -p "$dest/debs"
+	# Unpacked beside, to replace the old tree only when it all worked.
+	new=$dest.new.$$
+	trap 'rm -rf "$new"' EXIT
+	mkdir -p "$new/debs"
 	echo "fetch-kernel: downloading Debian kernel $rel ($ver, $suite)" >&2
 	list=
 	for p in $pkglist; do
@@ -203,29 +208,31 @@ if [ ! -e "$dest/.done" ]; then
 	done
 	# apt-get download writes into the current directory.
 	# shellcheck disable=SC2086
-	if ! (cd "$dest/debs" && "$here/apt-suite" "$suite" apt-get download -q $list >&2); then
+	if ! (cd "$new/debs" && "$here/apt-suite" "$suite" apt-get download -q $list >&2); then
 		forget "kernel-$name"
 		for p in $pkglist; do
 			has "$p" "$ver" && continue
 			have=$(versions "$p" | awk '{ printf " %s", $2 }')
-			die "$p $ver is not in $suite or $suite-security: it has ${have:- no version of it}" \
+			die "$p $ver is not in $suite or $suite-security: it has${have:- no version of it}" \
 				"(the next run resolves $name again)"
 		done
 		die "downloading $rel from $suite failed (see above)"
 	fi
-	for deb in "$dest"/debs/*.deb; do
-		dpkg-deb -x "$deb" "$root"
+	for deb in "$new"/debs/*.deb; do
+		dpkg-deb -x "$deb" "$new/root"
 	done
+	rm -rf "$new/debs"
 	# The headers' Makefile names the -common tree (and, in newer
 	# packages, its own directory) by absolute paths: point them at
 	# the unpacked copy.
-	sed -i "s#/usr/src/#$root/usr/src/#g" "$kdir/Makefile"
+	sed -i "s#/usr/src/#$root/usr/src/#g" "$new/root/usr/src/linux-headers-$rel/Makefile"
 	# Newer packages put modules in /usr/lib (merged /usr).
-	[ -e "$root/lib" ] || ln -s usr/lib "$root/lib"
-	depmod -b "$root" "$rel" 2>/dev/null || \
-		/sbin/depmod -b "$root" "$rel" || die "depmod failed"
-	rm -rf "$dest/debs"
-	echo "$ver" >"$dest/.done"
+	[ -e "$new/root/lib" ] || ln -s usr/lib "$new/root/lib"
+	depmod -b "$new/root" "$rel" 2>/dev/null || \
+		/sbin/depmod -b "$new/root" "$rel" || die "depmod failed"
+	echo "$ver" >"$new/.done"
+	rm -rf "$dest"
+	mv "$new" "$dest"
 fi
 
 case $what in

@@ -112,35 +112,42 @@ dest=$cache/qemu/$(upstream "$version")
 bin=$dest/root/usr/bin/qemu-system-x86_64
 
 # .done holds the version (empty in caches made before it did).
-if [ -s "$dest/.done" ] && [ "$(cat "$dest/.done")" != "$version" ]; then
-	echo "fetch-qemu: the cached QEMU is $(cat "$dest/.done"), not $version: fetching again" >&2
-	rm -f "$dest/.done"
-fi
+fetch=false
 if [ ! -e "$dest/.done" ]; then
+	fetch=true
+elif [ -s "$dest/.done" ] && [ "$(cat "$dest/.done")" != "$version" ]; then
+	echo "fetch-qemu: the cached QEMU is $(cat "$dest/.done"), not $version: fetching again" >&2
+	fetch=true
+fi
+if $fetch; then
 	command -v dpkg-deb >/dev/null || die "dpkg-deb not found"
-	rm -rf "$dest"
-	mkdir -p "$dest/debs"
+	# Unpacked beside, to replace the old tree only when it all worked.
+	new=$dest.new.$$
+	trap 'rm -rf "$new"' EXIT
+	mkdir -p "$new/debs"
 	echo "fetch-qemu: downloading QEMU $version ($suite)" >&2
 	# shellcheck disable=SC2086
-	if ! (cd "$dest/debs" && "$here/apt-suite" "$suite" apt-get download -q $list >&2); then
+	if ! (cd "$new/debs" && "$here/apt-suite" "$suite" apt-get download -q $list >&2); then
 		forget "qemu-$name"
 		die "QEMU $version cannot be downloaded from $suite (see above;" \
 			"the next run resolves $name again)"
 	fi
-	for deb in "$dest"/debs/*.deb; do
-		dpkg-deb -x "$deb" "$dest/root"
+	for deb in "$new"/debs/*.deb; do
+		dpkg-deb -x "$deb" "$new/root"
 	done
-	rm -rf "$dest/debs"
+	rm -rf "$new/debs"
 	# QEMU 7.2 looks for its firmware beside itself: take the installed
 	# firmware packages' (seabios, ipxe-qemu), which 10.0 finds alone.
 	for d in usr/share/seabios usr/lib/ipxe; do
-		[ -e "$dest/root/$d" ] || [ ! -d "/$d" ] || ln -s "/$d" "$dest/root/$d"
+		[ -e "$new/root/$d" ] || [ ! -d "/$d" ] || ln -s "/$d" "$new/root/$d"
 	done
 	# It links against bookworm libraries the installed QEMU 7.2 pulls in.
-	if ldd "$bin" | grep -q 'not found'; then
-		ldd "$bin" | grep 'not found' >&2
+	if ldd "$new/root/usr/bin/qemu-system-x86_64" | grep -q 'not found'; then
+		ldd "$new/root/usr/bin/qemu-system-x86_64" | grep 'not found' >&2
 		die "QEMU $version misses libraries (install qemu-system-x86)"
 	fi
-	echo "$version" >"$dest/.done"
+	echo "$version" >"$new/.done"
+	rm -rf "$dest"
+	mv "$new" "$dest"
 fi
 echo "$bin"
