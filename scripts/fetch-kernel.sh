@@ -155,15 +155,7 @@ resolve() {
 		p=$(parts "$tested_rel" "$tested_ver")
 		[ -n "$p" ] && rel=$tested_rel ver=$tested_ver pkgs=$p
 	fi
-	if [ "$rel $ver" = "$tested_rel $tested_ver" ]; then
-		choice=tested
-	elif [ "$pick" = newest ]; then
-		choice=newest
-	else
-		choice=untested
-		echo "fetch-kernel: $name: the tested $tested_rel ($tested_ver) is not in" \
-			"$suite any more; taking $rel ($ver)" >&2
-	fi
+	choice=$(choice "kernel $name" "$rel ($ver)" "$tested_rel ($tested_ver)")
 	echo "$suite $rel $ver $choice $top_ver $pkgs"
 }
 

@@ -88,15 +88,7 @@ resolve() {
 	fi
 	list=$(parts "$ver")
 	[ -n "$list" ] || return 1
-	if [ "$ver" = "$tested_ver" ]; then
-		choice=tested
-	elif [ "$pick" = newest ]; then
-		choice=newest
-	else
-		choice=untested
-		echo "fetch-qemu: QEMU $name: the tested $tested_ver is not in $suite" \
-			"any more; taking $ver" >&2
-	fi
+	choice=$(choice "QEMU $name" "$ver" "$tested_ver")
 	echo "$suite $ver $choice $top $list"
 }
 

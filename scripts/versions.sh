@@ -28,6 +28,20 @@ newest() {
 	[ -n "$bv" ] && echo "$best $bv"
 }
 
+# choice WHAT TAKEN TESTED: "tested", "newest" (asked for) or "untested"
+# (the tested one is gone; said on stderr) for the version TAKEN
+choice() {
+	if [ "$2" = "$3" ]; then
+		echo tested
+	elif [ "$pick" = newest ]; then
+		echo newest
+	else
+		echo untested
+		echo "${0##*/}: $1: the tested $3 is not in the archive any more;" \
+			"taking $2" >&2
+	fi
+}
+
 # tested KIND NAME: the rest of NAME's line in scripts/tested-versions
 tested() {
 	awk -v k="$1" -v n="$2" '$1 == k && $2 == n {
