@@ -13,15 +13,20 @@ export VFIO_MIG_CACHE := $(CACHE)
 KCACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/vfio-mig
 export VFIO_MIG_KCACHE := $(KCACHE)
 
-# Default KDIR: the pinned Debian headers, downloaded into $(CACHE).
+# Default KDIR: the headers of the Debian kernel KVER resolves to
+# (scripts/kernels.conf, scripts/fetch-kernel.sh), downloaded into $(CACHE).
+# KREL asks only when used: the default build goes through scripts/build-modules.
 ifeq ($(origin KDIR),undefined)
-KREL := $(shell awk '$$1 == "$(KVER)" { print $$2 }' scripts/kernels.conf)
-KSUITE := $(shell awk '$$1 == "$(KVER)" { print $$3 }' scripts/kernels.conf)
-ifeq ($(KREL),)
+ifeq ($(shell awk '$$1 !~ /^\#/ && $$1 == "$(KVER)"' scripts/kernels.conf),)
 $(error unknown KVER=$(KVER); see scripts/kernels.conf)
 endif
-KDIR := $(CACHE)/kernels/$(KREL)/root/usr/src/linux-headers-$(KREL)
+KREL = $(shell scripts/fetch-kernel.sh --release $(KVER))
+KDIR = $(CACHE)/kernels/$(KREL)/root/usr/src/linux-headers-$(KREL)
 KDIR_FETCH := kernel-cache
+endif
+# PICK=newest: the newest kernels and QEMU of each series, not the tested ones.
+ifdef PICK
+export VFIO_MIG_PICK := $(PICK)
 endif
 
 VM := tools/testing/vm/run --kernel $(KVER) --timeout $(VM_TIMEOUT)
@@ -66,7 +71,7 @@ UAPI_CHECK := $(BUILD)/uapi/alone.o $(BUILD)/uapi/after-vfio.o
 QEMU_HMP := $(BUILD)/qemu/hmp
 
 .PHONY: all modules tools selftests lib install install-modules install-tools check-install \
-	kernel-cache check check-all check-qemu test demo \
+	kernel-cache check check-all check-qemu test demo test-scripts \
 	stress bench lint fuzz fuzz-build fuzz-seeds \
 	clean help \
 	host-deps deb check-dkms
@@ -83,6 +88,7 @@ help:
 	@echo 'make demo         boot the VM and live-migrate an mtty-mig device under load'
 	@echo 'make bench        benchmarks: a table, plus build/bench/bench.{csv,json}'
 	@echo 'make lint         checkpatch and sparse (C=2) over the kernel code'
+	@echo 'make test-scripts the host-side tests of the scripts (tools/testing/scripts)'
 	@echo 'make fuzz         the engine fuzzers (libFuzzer, ASan, UBSan), FUZZ_SECONDS each'
 	@echo 'make fuzz-seeds   save real device streams as the stream fuzzer'"'"'s seeds (VM)'
 	@echo 'make install      modules to /lib/modules/RELEASE/updates (+ depmod), vfio-mig,'
@@ -91,6 +97,7 @@ help:
 	@echo 'make check-install  make install into build/check-install and check the tree'
 	@echo 'make clean        remove build products (the download cache stays)'
 	@echo 'Variables: KVER=$(KVER) (see scripts/kernels.conf), KDIR=<headers>,'
+	@echo '           PICK=newest: the newest kernels and QEMU, not scripts/tested-versions'
 	@echo '           VM_TIMEOUT=$(VM_TIMEOUT) seconds, FUZZ_SECONDS=$(FUZZ_SECONDS)'
 	@echo '           DESTDIR, PREFIX=$(PREFIX), LIBDIR=$(LIBDIR); CFLAGS CPPFLAGS LDFLAGS;'
 	@echo '           WERROR=1 makes userspace warnings errors (CI)'
@@ -212,13 +219,13 @@ check-dkms: tools
 
 # lint builds the modules for 6.1 with sparse, so it runs before the
 # modules are built for $(KVER).
-check: lint
+check: lint test-scripts
 	@$(MAKE) --no-print-directory all KVER=$(KVER)
 	@scripts/check-install $(BUILD)/check-install KVER=$(KVER)
 	$(VM) -- $(ST_DIR)/run_tests.sh $(ST_OUT)
 
 # Every kernel of scripts/kernels.conf in turn, with a result line each.
-check-all: lint
+check-all: lint test-scripts
 	@mkdir -p $(BUILD)
 	@scripts/check-all $(BUILD) $(VM_TIMEOUT)
 
@@ -299,6 +306,10 @@ fuzz-seeds: all
 lint: host-deps
 	@scripts/host-deps --lint
 	@scripts/lint "$$(scripts/fetch-kernel.sh --kdir 6.1)"
+
+# Host-side tests of the scripts themselves.
+test-scripts:
+	@for t in tools/testing/scripts/test_*.sh; do echo "# ---- $$t"; $$t || exit 1; done
 
 # Not kbuild's clean: run over this tree it would also delete the kernel
 # modules unpacked in the cache.

@@ -1,55 +1,145 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Download a second, newer stock QEMU (Debian bookworm-backports) into the
-# project cache and unpack it there beside the installed one, which stays
-# the bookworm QEMU 7.2.  Nothing is installed on the host.  Prints the
-# path of the unpacked qemu-system-x86_64.
+# Download one stock QEMU of scripts/qemu.conf (Debian's qemu-system-x86
+# with its common and data packages) into the project cache and unpack it
+# there, beside the installed one.  Nothing is installed on the host.
+# Prints the path of the unpacked qemu-system-x86_64.
 #
-# usage: scripts/fetch-qemu.sh
+# usage: scripts/fetch-qemu.sh [--version|--info] [NAME]
+#   NAME       a name from scripts/qemu.conf (default: the last, 10.0)
+#   --version  print the Debian version NAME resolves to; download nothing
+#   --info     print "NAME SUITE VERSION CHOICE NEWEST", CHOICE being
+#              tested, newest or untested; download nothing
+#
+# The version is the one scripts/tested-versions names while the suite
+# still has it, otherwise the series' newest (VFIO_MIG_PICK=newest: the
+# newest always); remembered in the cache like scripts/fetch-kernel.sh's.
 
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 cache=${VFIO_MIG_CACHE:-$top/.cache}
-
-suite=bookworm-backports
-version=1:10.0.2+ds-2+deb13u1~bpo12+1
+pick=${VFIO_MIG_PICK:-tested}
 pkgs="qemu-system-x86 qemu-system-common qemu-system-data"
+what=path
 
 die() { echo "fetch-qemu: $*" >&2; exit 1; }
 
 case "${1:-}" in
--h|--help) sed -n '3,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+--version) what=version; shift ;;
+--info) what=info; shift ;;
+-h|--help) sed -n '3,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+esac
+name=${1:-$(awk '$1 !~ /^#/ && NF { n = $1 } END { print n }' "$here/qemu.conf")}
+conf=$(awk -v n="$name" '$1 !~ /^#/ && $1 == n { print; exit }' "$here/qemu.conf")
+[ -n "$conf" ] || die "unknown QEMU '$name' (see scripts/qemu.conf)"
+read -r _ suite series _ <<<"$conf"
+
+# shellcheck source=scripts/versions.sh
+. "$here/versions.sh"
+tested_ver=$(tested qemu "$name")
+tested_ver=${tested_ver%% *}
+
+# upstream VERSION: 1:10.0.2+ds-2+deb13u1~bpo12+1 is 10.0.2
+upstream() {
+	local u=${1#*:}
+	u=${u%%-*}
+	echo "${u%%+*}"
+}
+
+# parts VERSION: "PACKAGE=VERSION..." (arch: all packages have no binNMU
+# suffix), or nothing when one is missing
+parts() {
+	local v=$1 have p list=''
+	# shellcheck disable=SC2086
+	have=$(suite_versions "$suite" $pkgs)
+	for p in $pkgs; do
+		if grep -qxF "$p $v" <<<"$have"; then
+			list="$list $p=$v"
+		elif grep -qxF "$p ${v%+b[0-9]*}" <<<"$have"; then
+			list="$list $p=${v%+b[0-9]*}"
+		else
+			echo "fetch-qemu: $p $v is not in $suite or $suite-security" >&2
+			return 0
+		fi
+	done
+	echo "${list# }"
+}
+
+# resolve: "SUITE VERSION CHOICE NEWEST PACKAGE=VERSION..."
+resolve() {
+	local cands top ver p choice list
+	cands=$(suite_versions "$suite" qemu-system-x86 | while read -r _ v; do
+		case $(upstream "$v") in
+		"$series"|"$series".*) echo "- $v" ;;
+		esac
+	done)
+	if [ -z "$cands" ]; then
+		echo "fetch-qemu: qemu-system-x86 $series is not in $suite or $suite-security" >&2
+		return 1
+	fi
+	top=$(newest <<<"$cands")
+	top=${top#- }
+	ver=$top
+	if [ "$pick" = tested ] && grep -qxF -- "- $tested_ver" <<<"$cands"; then
+		ver=$tested_ver
+	fi
+	list=$(parts "$ver")
+	[ -n "$list" ] || return 1
+	choice=$(choice "QEMU $name" "$ver" "$tested_ver")
+	echo "$suite $ver $choice $top $list"
+}
+
+info=$(remembered "$conf
+$tested_ver" "qemu-$name" resolve) || exit 1
+read -r suite version choice newest_ver list <<<"$info"
+case $what in
+version) echo "$version"; exit 0 ;;
+info) echo "$name $suite $version $choice $newest_ver"; exit 0 ;;
 esac
 
-upstream=${version#*:}
-upstream=${upstream%%+*}
-dest=$cache/qemu/$upstream
+dest=$cache/qemu/$(upstream "$version")
 bin=$dest/root/usr/bin/qemu-system-x86_64
 
+# .done holds the version (empty in caches made before it did).
+fetch=false
 if [ ! -e "$dest/.done" ]; then
+	fetch=true
+elif [ -s "$dest/.done" ] && [ "$(cat "$dest/.done")" != "$version" ]; then
+	echo "fetch-qemu: the cached QEMU is $(cat "$dest/.done"), not $version: fetching again" >&2
+	fetch=true
+fi
+if $fetch; then
 	command -v dpkg-deb >/dev/null || die "dpkg-deb not found"
-	rm -rf "$dest"
-	mkdir -p "$dest/debs"
-	echo "fetch-qemu: downloading QEMU $upstream ($suite)" >&2
-	list=
-	for p in $pkgs; do
-		list="$list $p=$version"
-	done
+	# Unpacked beside, to replace the old tree only when it all worked.
+	new=$dest.new.$$
+	trap 'rm -rf "$new"' EXIT
+	mkdir -p "$new/debs"
+	echo "fetch-qemu: downloading QEMU $version ($suite)" >&2
 	# shellcheck disable=SC2086
-	(cd "$dest/debs" && "$here/apt-suite" "$suite" apt-get download -q $list >&2) ||
-		die "apt-get download failed"
-	for deb in "$dest"/debs/*.deb; do
-		dpkg-deb -x "$deb" "$dest/root"
-	done
-	rm -rf "$dest/debs"
-	# It links against bookworm libraries the installed QEMU 7.2 pulls in.
-	if ldd "$bin" | grep -q 'not found'; then
-		ldd "$bin" | grep 'not found' >&2
-		die "QEMU $upstream misses libraries (install qemu-system-x86)"
+	if ! (cd "$new/debs" && "$here/apt-suite" "$suite" apt-get download -q $list >&2); then
+		forget "qemu-$name"
+		die "QEMU $version cannot be downloaded from $suite (see above;" \
+			"the next run resolves $name again)"
 	fi
-	touch "$dest/.done"
+	for deb in "$new"/debs/*.deb; do
+		dpkg-deb -x "$deb" "$new/root"
+	done
+	rm -rf "$new/debs"
+	# QEMU 7.2 looks for its firmware beside itself: take the installed
+	# firmware packages' (seabios, ipxe-qemu), which 10.0 finds alone.
+	for d in usr/share/seabios usr/lib/ipxe; do
+		[ -e "$new/root/$d" ] || [ ! -d "/$d" ] || ln -s "/$d" "$new/root/$d"
+	done
+	# It links against bookworm libraries the installed QEMU 7.2 pulls in.
+	if ldd "$new/root/usr/bin/qemu-system-x86_64" | grep -q 'not found'; then
+		ldd "$new/root/usr/bin/qemu-system-x86_64" | grep 'not found' >&2
+		die "QEMU $version misses libraries (install qemu-system-x86)"
+	fi
+	echo "$version" >"$new/.done"
+	rm -rf "$dest"
+	mv "$new" "$dest"
 fi
 echo "$bin"
