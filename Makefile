@@ -167,6 +167,8 @@ lib: $(LIB_A) $(LIB_SO)
 # /lib/modules/RELEASE/updates/ (ahead of the kernel's own), then depmod;
 # the tools, man page, library and headers under PREFIX.  Kbuild's module
 # signing is left to DKMS, which holds a key (README: Secure Boot).
+# DEPMOD=true: kbuild runs depmod itself when the tree has a System.map
+# (a kernel built from source); we run it once, and only for a live install.
 KREL_BUILT = $(shell sed -n 's/.*UTS_RELEASE "\(.*\)"/\1/p' \
 	$(KDIR)/include/generated/utsrelease.h)
 
@@ -175,7 +177,7 @@ install: install-modules install-tools
 install-modules: modules
 	@$(MAKE) --no-print-directory -C $(KDIR) M=$(CURDIR) \
 		INSTALL_MOD_PATH=$(DESTDIR) INSTALL_MOD_DIR=updates \
-		CONFIG_MODULE_SIG_ALL= modules_install 2>&1 | \
+		CONFIG_MODULE_SIG_ALL= DEPMOD=true modules_install 2>&1 | \
 		grep -v "missing 'System.map' file" || true
 	@test -e $(DESTDIR)/lib/modules/$(KREL_BUILT)/updates/drivers/vfio/mdev/vfio_mig.ko* || \
 		{ echo 'install-modules: modules_install failed'; exit 1; }

@@ -41,6 +41,7 @@
 #define EXPORT_SYMBOL_GPL(sym)	extern int shim_export_##sym
 #define MODULE_LICENSE(x)
 #define MODULE_VERSION(x)
+#define MODULE_SOFTDEP(x)
 #define MODULE_AUTHOR(x)
 #define MODULE_DESCRIPTION(x)
 #define THIS_MODULE		NULL

@@ -15,15 +15,12 @@
 # Prints TAP.
 
 top=${VFIO_MIG_TOP:?run through the VM runner}
-if [ ! -d /sys/class/mdev_bus/mtty_mig ]; then	# kselftest's skip
-	printf 'TAP version 13\n1..0 # SKIP mtty_mig is not loaded: modprobe it first\n'
-	exit 4
-fi
 V=$top/build/tools/vfio-mig
 T=/sys/class/mdev_bus/mtty_mig/mdev_supported_types
 tmp=$(mktemp -d)
 # shellcheck source-path=SCRIPTDIR source=tap.sh
 . "$top/tools/testing/selftests/vfio/mig/tap.sh"
+need_modules
 
 expect() {	# expect CODE DESCRIPTION COMMAND...
 	want=$1 what=$2; shift 2

@@ -14,9 +14,10 @@
 top=${VFIO_MIG_TOP:?run through the VM runner}
 D=/sys/bus/mdev/devices
 C=/etc/mdevctl.d
-tmp=$(mktemp -d)
 # shellcheck source-path=SCRIPTDIR source=tap.sh
 . "$top/tools/testing/selftests/vfio/mig/tap.sh"
+need_modules
+tmp=$(mktemp -d)
 
 finish() { rm -rf "$tmp"; tap_end; exit; }
 run() {	# run COMMAND...: mdevctl's stdout in $tmp/out, stderr in $tmp/err

@@ -12,10 +12,9 @@
 # Prints TAP.
 
 top=${VFIO_MIG_TOP:?run through the VM runner}
-if [ ! -d /sys/class/mdev_bus/mtty_mig ]; then	# kselftest's skip
-	printf 'TAP version 13\n1..0 # SKIP mtty_mig is not loaded: modprobe it first\n'
-	exit 4
-fi
+# shellcheck source-path=SCRIPTDIR source=tap.sh
+. "$top/tools/testing/selftests/vfio/mig/tap.sh"
+need_modules
 kmod=${VFIO_MIG_KMODDIR:?run through the VM runner}
 rel=$(uname -r)
 if [ -n "${VFIO_MIG_MODULES:-}" ]; then
@@ -25,20 +24,16 @@ else
 	staged=$top/build/check-install/destdir/lib/modules/$rel/updates
 	into=updates
 fi
-n=0
-
-ok() {	# ok STATUS DESCRIPTION
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
-}
 loaded() {	# loaded MODULE...: all of them are loaded
 	for m in "$@"; do [ -d "/sys/module/$m" ] || return 1; done
 }
 
 echo "TAP version 13"
 if [ ! -d "$staged" ]; then
-	echo "ok 1 # SKIP no staged install for $rel (make check-install KVER=...)"
-	exit 0
+	skip "no staged install for $rel (make check-install KVER=...)" \
+		"modprobe of the installed modules"
+	tap_end
+	exit
 fi
 
 # /lib/modules/RELEASE as the kernel package and `make install` lay it out
@@ -80,4 +75,4 @@ modprobe -r mcount_mig mtty_mig vfio_mig && ! loaded vfio_mig
 ok $? "modprobe -r unloads the drivers and the engine"
 modprobe mtty_mig && modprobe mcount_mig
 ok $? "loaded again for the tests that follow"
-echo "1..$n"
+tap_end
