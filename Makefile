@@ -95,6 +95,9 @@ help:
 	@echo '                  its man page, libvfio-mig (.a, .so, pkg-config), headers'
 	@echo '                  (install-modules, install-tools: one half each)'
 	@echo 'make check-install  make install into build/check-install and check the tree'
+	@echo 'make selftests    the kselftest target vfio/mig into build/selftests (run_kselftest.sh)'
+	@echo 'make deb          the Debian packages vfio-mig-dkms and vfio-mig-tools into build/deb/'
+	@echo 'make check-dkms   vfio-mig-dkms in a trixie root, DKMS for 6.12, the suite on it (~25 min)'
 	@echo 'make clean        remove build products (the download cache stays)'
 	@echo 'Variables: KVER=$(KVER) (see scripts/kernels.conf), KDIR=<headers>,'
 	@echo '           PICK=newest: the newest kernels and QEMU, not scripts/tested-versions'
@@ -174,34 +177,54 @@ KREL_BUILT = $(shell sed -n 's/.*UTS_RELEASE "\(.*\)"/\1/p' \
 
 install: install-modules install-tools
 
+# kbuild resolves INSTALL_MOD_PATH after -C KDIR: an absolute DESTDIR.
+MOD_DESTDIR = $(if $(DESTDIR),$(abspath $(DESTDIR)))
+MODS_INSTALLED = $(addprefix $(MOD_DESTDIR)/lib/modules/$(KREL_BUILT)/updates/, \
+	drivers/vfio/mdev/vfio_mig.ko samples/vfio-mdev/mtty-mig.ko \
+	samples/vfio-mdev/mcount-mig.ko)
+
 install-modules: modules
+ifeq ($(DESTDIR),)
+	@[ "$(KREL_BUILT)" = "$$(uname -r)" ] || { \
+		echo "install-modules: the modules are built for $(KREL_BUILT), this machine runs $$(uname -r):"; \
+		echo "  make KDIR=/lib/modules/$$(uname -r)/build install (or DESTDIR=... for a staged install)"; \
+		exit 1; }
+endif
+	@mkdir -p $(BUILD)
 	@$(MAKE) --no-print-directory -C $(KDIR) M=$(CURDIR) \
-		INSTALL_MOD_PATH=$(DESTDIR) INSTALL_MOD_DIR=updates \
-		CONFIG_MODULE_SIG_ALL= DEPMOD=true modules_install 2>&1 | \
-		grep -v "missing 'System.map' file" || true
-	@test -e $(DESTDIR)/lib/modules/$(KREL_BUILT)/updates/drivers/vfio/mdev/vfio_mig.ko* || \
-		{ echo 'install-modules: modules_install failed'; exit 1; }
+		INSTALL_MOD_PATH=$(MOD_DESTDIR) INSTALL_MOD_DIR=updates \
+		CONFIG_MODULE_SIG_ALL= DEPMOD=true modules_install \
+		>$(BUILD)/modules_install.log 2>&1; rc=$$?; \
+		grep -v -e "missing 'System.map' file" -e '^  DEPMOD ' $(BUILD)/modules_install.log; \
+		[ $$rc -eq 0 ] || { echo "install-modules: modules_install failed ($$rc)"; exit 1; }
+	@for m in $(MODS_INSTALLED); do [ -e "$$m" ] || [ -e "$$m".xz ] || [ -e "$$m".zst ] || \
+		{ echo "install-modules: $$m was not installed"; exit 1; }; done
 ifeq ($(DESTDIR),)
 	depmod -a $(KREL_BUILT)
 else
 	@echo "  DEPMOD  skipped for a staged install: run depmod -a $(KREL_BUILT) on the target"
 endif
 
+# Paths quoted: a PREFIX or DESTDIR may hold spaces.
 install-tools: $(BUILD)/tools/vfio-mig lib
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
-		$(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/vfio-mig/linux
-	install -m 755 $(BUILD)/tools/vfio-mig $(DESTDIR)$(BINDIR)/vfio-mig
-	install -m 644 tools/vfio-mig/vfio-mig.1 $(DESTDIR)$(MANDIR)/man1/vfio-mig.1
-	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/libvfio-mig.a
-	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libvfio-mig.so.$(VERSION)
-	ln -sf libvfio-mig.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
-	ln -sf $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libvfio-mig.so
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)/man1" \
+		"$(DESTDIR)$(LIBDIR)/pkgconfig" "$(DESTDIR)$(INCLUDEDIR)/vfio-mig/linux"
+	install -m 755 $(BUILD)/tools/vfio-mig "$(DESTDIR)$(BINDIR)/vfio-mig"
+	install -m 644 tools/vfio-mig/vfio-mig.1 "$(DESTDIR)$(MANDIR)/man1/vfio-mig.1"
+	install -m 644 $(LIB_A) "$(DESTDIR)$(LIBDIR)/libvfio-mig.a"
+	install -m 755 $(LIB_SO) "$(DESTDIR)$(LIBDIR)/libvfio-mig.so.$(VERSION)"
+	ln -sf libvfio-mig.so.$(VERSION) "$(DESTDIR)$(LIBDIR)/$(LIB_SONAME)"
+	ln -sf $(LIB_SONAME) "$(DESTDIR)$(LIBDIR)/libvfio-mig.so"
 	sed -e 's|@VERSION@|$(VERSION)|; s|@PREFIX@|$(PREFIX)|' \
 		-e 's|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
-		tools/vfio-mig/vfio-mig.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/vfio-mig.pc
-	install -m 644 tools/vfio-mig/libvfio-mig.h $(DESTDIR)$(INCLUDEDIR)/vfio-mig/libvfio-mig.h
+		tools/vfio-mig/vfio-mig.pc.in >$(BUILD)/vfio-mig.pc
+	install -m 644 $(BUILD)/vfio-mig.pc "$(DESTDIR)$(LIBDIR)/pkgconfig/vfio-mig.pc"
+	install -m 644 tools/vfio-mig/libvfio-mig.h "$(DESTDIR)$(INCLUDEDIR)/vfio-mig/libvfio-mig.h"
 	install -m 644 include/uapi/linux/vfio_migration.h \
-		$(DESTDIR)$(INCLUDEDIR)/vfio-mig/linux/vfio_migration.h
+		"$(DESTDIR)$(INCLUDEDIR)/vfio-mig/linux/vfio_migration.h"
+ifeq ($(DESTDIR),)
+	-ldconfig
+endif
 
 # make install into a scratch DESTDIR, then check the tree and build a
 # program against the installed library through pkg-config.

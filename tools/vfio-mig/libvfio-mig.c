@@ -60,21 +60,29 @@ const char *vmig_state_name(uint32_t state)
 
 int vmig_parse_id(const char *id, char uuid[37])
 {
-	const char *s = strrchr(id, '/');
+	size_t len = strlen(id);
+	const char *s;
+	char tmp[37];
 	int i;
 
-	s = s ? s + 1 : id;
-	for (i = 0; i < 36; i++) {
+	/* A path may end in slashes, as a shell's completion leaves it. */
+	while (len > 1 && id[len - 1] == '/')
+		len--;
+	for (s = id + len; s > id && s[-1] != '/'; s--)
+		;
+	for (i = 0; i < 36 && s + i < id + len; i++) {
 		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
 
 		if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
 			break;
-		uuid[i] = tolower((unsigned char)s[i]);
+		tmp[i] = tolower((unsigned char)s[i]);
 	}
-	if (i < 36 || s[36])
+	uuid[0] = 0;	/* on failure: no UUID, not a part of one */
+	if (i < 36 || s + 36 != id + len)
 		return fail(0, "'%s' is not an mdev UUID (8-4-4-4-12 hexadecimal digits) or a sysfs path ending in one",
 			    id);
-	uuid[36] = 0;
+	tmp[36] = 0;
+	memcpy(uuid, tmp, sizeof(tmp));
 	return 0;
 }
 

@@ -53,7 +53,8 @@ void vmig_set_error(const char *msg);
 /*
  * Check that @id is an mdev UUID, or a sysfs path ending in one, and write
  * the UUID in lower case (as sysfs names the device) into @uuid.
- * Returns 0, or -EINVAL with vmig_error() saying what is wrong.
+ * Trailing slashes of a path are ignored.  Returns 0, or -EINVAL with
+ * vmig_error() saying what is wrong and @uuid the empty string.
  */
 int vmig_parse_id(const char *id, char uuid[37]);
 

@@ -404,6 +404,31 @@ struct output {
 	int fd;
 };
 
+/* The temporary file to remove if a signal ends the program. */
+static const char *volatile tmp_on_signal;
+
+static void remove_tmp_and_die(int sig)
+{
+	if (tmp_on_signal)
+		unlink(tmp_on_signal);	/* async-signal-safe */
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void remove_tmp_on_signals(const char *tmp)
+{
+	static const int sigs[] = { SIGHUP, SIGINT, SIGTERM };
+	struct sigaction sa = { .sa_handler = remove_tmp_and_die };
+	size_t i;
+
+	tmp_on_signal = tmp;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+static const char no_tty[] =
+	"save: refusing to write a saved device to a terminal; redirect standard output or name a FILE";
+
 static void open_output(struct output *o, const char *file)
 {
 	const char *slash;
@@ -423,6 +448,8 @@ static void open_output(struct output *o, const char *file)
 		o->fd = open(o->target, O_WRONLY | O_TRUNC | O_CLOEXEC);
 		if (o->fd < 0)
 			die(EX_IOERR, errno, "%s: %s", file, strerror(errno));
+		if (isatty(o->fd))
+			die(EX_USAGE, 0, no_tty);
 		return;
 	}
 	slash = strrchr(o->target, '/');
@@ -433,6 +460,7 @@ static void open_output(struct output *o, const char *file)
 	if (o->fd < 0)
 		die(EX_IOERR, errno, "%s: cannot create a temporary file beside it: %s",
 		    file, strerror(errno));
+	remove_tmp_on_signals(o->tmp);
 	if (exists && fchmod(o->fd, st.st_mode & 07777)) {
 		int err = errno;
 
@@ -459,6 +487,8 @@ static void finish_output(struct output *o)
 		err = errno;
 	if (!err && o->tmp[0] && rename(o->tmp, o->target))
 		err = errno;
+	if (!err)
+		tmp_on_signal = NULL;
 	if (err) {
 		abort_output(o);
 		die(EX_IOERR, err, "%s: %s", o->name, strerror(err));
@@ -488,7 +518,7 @@ static int cmd_save(const char *id, const char *file)
 	int err;
 
 	if (!strcmp(file, "-") && isatty(STDOUT_FILENO))
-		die(EX_USAGE, 0, "save: refusing to write a saved device to a terminal; redirect standard output or name a FILE");
+		die(EX_USAGE, 0, no_tty);
 	open_dev(&d, id, opt.guest_size);
 	open_output(&out, file);
 	io.fd = out.fd;

@@ -3,8 +3,8 @@
 #
 # scripts/debian-archive against apt configurations written as fixtures
 # (VFIO_MIG_APT_ETC): deb822 only, one-line only, both, a security entry
-# first, options in brackets, other vendors first, and no Debian entry at
-# all.  Runs on the host; prints TAP and "N passed, N failed".
+# first, options in brackets, other vendors first (one with a "stable"
+# suite), Enabled: false, a mirror+file: list, and no Debian entry at all.  Runs on the host; prints TAP and "N passed, N failed".
 
 set -u
 
@@ -181,6 +181,59 @@ Components: main
 EOF
 expect "other vendors and a disabled entry first: the Debian entry" \
 	http://mirror.example.org/debian
+
+fixture disabled-false
+cat >"$etc/sources.list.d/debian.sources" <<'EOF'
+Types: deb
+URIs: http://old.example.org/debian
+Suites: bookworm
+Components: main
+Enabled: false
+
+Types: deb
+URIs: http://new.example.org/debian
+Suites: bookworm
+Components: main
+EOF
+expect "Enabled: false is disabled, as apt reads it" http://new.example.org/debian
+
+fixture stable-vendor
+cat >"$etc/sources.list.d/brave-browser-release.list" <<'EOF'
+deb [signed-by=/usr/share/keyrings/brave.gpg] https://brave.example.com/ stable main
+EOF
+cat >"$etc/sources.list.d/debian.sources" <<'EOF'
+Types: deb
+URIs: http://deb.example.org/debian
+Suites: bookworm
+Components: main
+EOF
+expect "a vendor's \"stable\" repository sorted first is not the archive" \
+	http://deb.example.org/debian
+
+fixture odd-path
+cat >"$etc/sources.list" <<'EOF'
+deb https://vendor.example.com/apt stable main
+deb http://mirror.example.org/pub/os/debian-archive bookworm main
+EOF
+expect "a mirror by another path, for a codename" \
+	http://mirror.example.org/pub/os/debian-archive
+
+fixture mirror-file
+mkdir -p "$etc/mirrors"
+cat >"$etc/mirrors/debian.list" <<'EOF'
+# the cloud image's mirror list
+http://cloud.example.org/debian	priority:1
+http://second.example.org/debian
+EOF
+cat >"$etc/sources.list.d/debian.sources" <<EOF
+Types: deb
+URIs: mirror+file:$etc/mirrors/debian.list
+Suites: bookworm bookworm-updates
+Components: main
+EOF
+expect "mirror+file: the first mirror its file lists" http://cloud.example.org/debian
+expect "mirror+file, no security entry: derived from that mirror" \
+	http://cloud.example.org/debian-security --security
 
 fixture none
 cat >"$etc/sources.list" <<'EOF'

@@ -13,7 +13,7 @@ dir=${1:?usage: ksft_skip_check.sh DIR}
 top=${VFIO_MIG_TOP:?run through the VM runner}
 . "$dir/ksft.env" || exit 2
 # shellcheck source-path=SCRIPTDIR source=tap.sh
-. "$top/tools/testing/selftests/vfio/mig/tap.sh"
+. "$(dirname "$0")/tap.sh"
 # ktap FILE: every line of FILE is KTAP (a version, a plan, a result or a
 # diagnostic) on the standard output; the programs' own lines come
 # indented as "# " (what they write to stderr is not part of the KTAP).

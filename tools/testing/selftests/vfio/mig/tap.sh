@@ -6,10 +6,21 @@
 
 n=0 pass=0 fail=0 skipped=0
 
-need_modules() {	# kselftest's skip (exit 4) when mtty_mig is not loaded
-	[ -d /sys/class/mdev_bus/mtty_mig ] && return
-	printf 'TAP version 13\n1..0 # SKIP mtty_mig is not loaded: modprobe it first\n'
+ksft_skip() {	# ksft_skip REASON: the whole program skipped, kselftest's exit 4
+	printf 'TAP version 13\n1..0 # SKIP %s\n' "$1"
 	exit 4
+}
+# need_modules [DRIVER...]: skip unless the drivers (mtty_mig by default)
+# are loaded and this is the project's test VM (tools/testing/vm/run sets
+# VFIO_MIG_TOP), as the shell tests use the tree's vfio-mig and change /etc
+# and /lib/modules of the machine.
+need_modules() {
+	for d in "${@:-mtty_mig}"; do
+		[ -d "/sys/class/mdev_bus/$d" ] ||
+			ksft_skip "$d is not loaded: modprobe it first"
+	done
+	[ -n "${VFIO_MIG_TOP:-}" ] ||
+		ksft_skip "runs only in the project's test VM (tools/testing/vm/run)"
 }
 
 ok() {	# ok CONDITION-STATUS DESCRIPTION

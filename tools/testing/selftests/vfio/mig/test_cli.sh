@@ -14,13 +14,13 @@
 # unloaded.  Needs jq, groff and script on the host (scripts/host-deps).
 # Prints TAP.
 
-top=${VFIO_MIG_TOP:?run through the VM runner}
+# shellcheck source-path=SCRIPTDIR source=tap.sh
+. "$(dirname "$0")/tap.sh"
+need_modules mtty_mig mcount_mig
+top=$VFIO_MIG_TOP
 V=$top/build/tools/vfio-mig
 T=/sys/class/mdev_bus/mtty_mig/mdev_supported_types
 tmp=$(mktemp -d)
-# shellcheck source-path=SCRIPTDIR source=tap.sh
-. "$top/tools/testing/selftests/vfio/mig/tap.sh"
-need_modules
 
 expect() {	# expect CODE DESCRIPTION COMMAND...
 	want=$1 what=$2; shift 2
@@ -111,6 +111,11 @@ expect 64 "a malformed device name exits 64" "$V" info not-a-uuid
 ok $? "errors are one line, and say what a UUID is"
 expect 64 "a UUID one digit short exits 64" "$V" info "${A%?}"
 expect 64 "a UUID with a stray character exits 64" "$V" info "${A%?}g"
+expect 64 "... and --json names no device for it" "$V" --json info "${A}x"
+json ".source == null"; ok $? "... (source null, not a part of the name)"
+expect 0 "a sysfs path with a trailing slash names the device" \
+	"$V" --json info "/sys/bus/mdev/devices/$A/"
+json ".source == \"$A\""; ok $? "... the one at the end of the path"
 expect 0 "an upper-case UUID finds the lower-case sysfs device" "$V" --json info "$AU"
 json ".source == \"$A\""; ok $? "... and --json names it in lower case"
 expect 69 "an unknown UUID exits 69" "$V" info 00000000-0000-0000-0000-000000000000
@@ -217,9 +222,34 @@ if script -qec true /dev/null >/dev/null 2>&1 </dev/null; then
 	[ $? -eq 64 ] && grep -q "refusing to write a saved device to a terminal" "$tmp/tty" &&
 		[ "$(wc -c <"$tmp/tty")" -lt 400 ]
 	ok $? "save to stdout on a terminal exits 64, writing no data"
+	script -qec "$V save $A /dev/tty" /dev/null </dev/null >"$tmp/tty" 2>&1
+	[ $? -eq 64 ] && grep -q "refusing to write a saved device to a terminal" "$tmp/tty" &&
+		[ "$(wc -c <"$tmp/tty")" -lt 400 ]
+	ok $? "save to /dev/tty (a terminal by name) exits 64, writing no data"
 else
 	skip "no pseudo-terminal (script)" "save to stdout on a terminal"
+	skip "no pseudo-terminal (script)" "save to /dev/tty"
 fi
+# A save ended by a signal at some point of its run (the delays cover the
+# start, the pre-copy and the stop-and-copy of a 16 MiB device) leaves no
+# temporary file, and the earlier file whole or replaced by a whole one.
+S16=$(mk 1port-16M) T16=$(mk 1port-16M)
+"$V" -q save "$S16" "$tmp/sig.vmig"
+cp "$tmp/sig.vmig" "$tmp/sig-good.vmig"
+r=0
+for delay in 0 0.05 0.1 0.2 0.4 0.8; do
+	"$V" -q save "$S16" "$tmp/sig.vmig" 2>/dev/null &
+	sleep "$delay"
+	kill -TERM $! 2>/dev/null
+	wait $! 2>/dev/null
+	no_temp "$tmp" || { echo "# a temporary file after SIGTERM at ${delay}s"; r=1; }
+	cmp -s "$tmp/sig.vmig" "$tmp/sig-good.vmig" ||
+		"$V" -q restore "$T16" "$tmp/sig.vmig" ||
+		{ echo "# not a whole saved file after SIGTERM at ${delay}s"; r=1; }
+done
+ok $r "save killed by SIGTERM at 0 to 0.8 s leaves no temporary file and a whole saved file"
+echo 1 >"/sys/bus/mdev/devices/$S16/remove"
+echo 1 >"/sys/bus/mdev/devices/$T16/remove"
 
 head -c 5000 "$tmp/a.vmig" >"$tmp/trunc.vmig"
 expect 65 "a truncated file exits 65" "$V" restore "$D" "$tmp/trunc.vmig"

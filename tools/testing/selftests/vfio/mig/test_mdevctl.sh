@@ -11,12 +11,12 @@
 # and with a /usr/sbin/mdevctl symlink.  Every outcome is checked in sysfs
 # and in /etc/mdevctl.d as well as in mdevctl's output.  Prints TAP.
 
-top=${VFIO_MIG_TOP:?run through the VM runner}
+# shellcheck source-path=SCRIPTDIR source=tap.sh
+. "$(dirname "$0")/tap.sh"
+need_modules mtty_mig mcount_mig
+top=$VFIO_MIG_TOP
 D=/sys/bus/mdev/devices
 C=/etc/mdevctl.d
-# shellcheck source-path=SCRIPTDIR source=tap.sh
-. "$top/tools/testing/selftests/vfio/mig/tap.sh"
-need_modules
 tmp=$(mktemp -d)
 
 finish() { rm -rf "$tmp"; tap_end; exit; }

@@ -11,10 +11,10 @@
 # The modules are loaded again afterwards for the tests that follow.
 # Prints TAP.
 
-top=${VFIO_MIG_TOP:?run through the VM runner}
 # shellcheck source-path=SCRIPTDIR source=tap.sh
-. "$top/tools/testing/selftests/vfio/mig/tap.sh"
+. "$(dirname "$0")/tap.sh"
 need_modules
+top=$VFIO_MIG_TOP
 kmod=${VFIO_MIG_KMODDIR:?run through the VM runner}
 rel=$(uname -r)
 if [ -n "${VFIO_MIG_MODULES:-}" ]; then
