@@ -266,7 +266,7 @@ test: all
 		{ echo 'no test named $(T)'; exit 2; }
 	$(VM) -- $(ST_DIR)/run_tests.sh $(ST_OUT) test_$(T)
 
-# The stress test (also part of every suite run, for 180 s) on its own.
+# The stress test (also part of every suite run, for 60 s) on its own.
 SECONDS ?= 180
 stress: all
 	@tools/testing/vm/run --kernel $(KVER) --timeout $$(($(SECONDS) + 600)) -- \

@@ -17,7 +17,7 @@
  * The seed is printed; the same seed replays the same operation streams
  * (their interleaving is the scheduler's).
  *
- * usage: test_stress [SECONDS [SEED]]   (or STRESS_SECONDS=, SEED=; 180 s)
+ * usage: test_stress [SECONDS [SEED]]   (or STRESS_SECONDS=, SEED=; 60 s)
  *
  * Copyright (c) 2026 The vfio-mig authors
  */
@@ -540,7 +540,7 @@ int main(int argc, char **argv)
 {
 	const char *env_secs = getenv("STRESS_SECONDS");
 	const char *env_seed = getenv("SEED");
-	unsigned int seconds = 180, i, ok = 0;
+	unsigned int seconds = 60, i, ok = 0;
 	struct report *rep;
 	pid_t pid[PROCS];
 	uint64_t seed;
