@@ -415,15 +415,28 @@ static void remove_tmp_and_die(int sig)
 	raise(sig);
 }
 
+static const int tmp_sigs[] = { SIGHUP, SIGINT, SIGTERM };
+
+/* Block (@how SIG_BLOCK) or unblock the signals that remove the file. */
+static void tmp_sigs_mask(int how)
+{
+	sigset_t set;
+	size_t i;
+
+	sigemptyset(&set);
+	for (i = 0; i < sizeof(tmp_sigs) / sizeof(tmp_sigs[0]); i++)
+		sigaddset(&set, tmp_sigs[i]);
+	sigprocmask(how, &set, NULL);
+}
+
 static void remove_tmp_on_signals(const char *tmp)
 {
-	static const int sigs[] = { SIGHUP, SIGINT, SIGTERM };
 	struct sigaction sa = { .sa_handler = remove_tmp_and_die };
 	size_t i;
 
 	tmp_on_signal = tmp;
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaction(sigs[i], &sa, NULL);
+	for (i = 0; i < sizeof(tmp_sigs) / sizeof(tmp_sigs[0]); i++)
+		sigaction(tmp_sigs[i], &sa, NULL);
 }
 
 static const char no_tty[] =
@@ -456,11 +469,15 @@ static void open_output(struct output *o, const char *file)
 	snprintf(o->tmp, sizeof(o->tmp), "%.*s.%s.XXXXXX",
 		 slash ? (int)(slash - o->target + 1) : 0, o->target,
 		 slash ? slash + 1 : o->target);
+	/* No signal between creating the file and arranging its removal. */
+	tmp_sigs_mask(SIG_BLOCK);
 	o->fd = mkostemp(o->tmp, O_CLOEXEC);
+	if (o->fd >= 0)
+		remove_tmp_on_signals(o->tmp);
+	tmp_sigs_mask(SIG_UNBLOCK);
 	if (o->fd < 0)
 		die(EX_IOERR, errno, "%s: cannot create a temporary file beside it: %s",
 		    file, strerror(errno));
-	remove_tmp_on_signals(o->tmp);
 	if (exists && fchmod(o->fd, st.st_mode & 07777)) {
 		int err = errno;
 

@@ -242,7 +242,11 @@ for delay in 0 0.05 0.1 0.2 0.4 0.8; do
 	sleep "$delay"
 	kill -TERM $! 2>/dev/null
 	wait $! 2>/dev/null
-	no_temp "$tmp" || { echo "# a temporary file after SIGTERM at ${delay}s"; r=1; }
+	no_temp "$tmp" || {
+		echo "# after SIGTERM at ${delay}s: $(ls -a "$tmp" | tr '\n' ' ')"
+		rm -f "$tmp"/.sig.vmig.*
+		r=1
+	}
 	cmp -s "$tmp/sig.vmig" "$tmp/sig-good.vmig" ||
 		"$V" -q restore "$T16" "$tmp/sig.vmig" ||
 		{ echo "# not a whole saved file after SIGTERM at ${delay}s"; r=1; }
