@@ -61,10 +61,12 @@ struct vfio_mig_save {
 	size_t state_off;	/* bytes of @state already handed out */
 	u64 *taken;		/* pages the last chunk carried */
 	u64 ntaken;
+	u64 next_page;		/* where the search for dirty pages goes on */
 	struct {		/* the cursor before the last chunk */
 		bool header_sent;
 		u32 seq;
 		size_t state_off;
+		u64 next_page;
 	} undo;
 };
 
@@ -88,8 +90,7 @@ struct vfio_mig_resume {
 	enum vfio_mig_phase phase;
 	unsigned int next_state;	/* index into cfg.state_types */
 	bool failed;
-	u8 *shadow;		/* device memory as received (vmalloc) */
-	unsigned long *received;	/* pages of @shadow received */
+	unsigned long *received;	/* device-memory pages received */
 	u64 npages;		/* bits set in @received */
 	u8 *records;		/* validated driver records, max_record each */
 	u32 *state_len;
@@ -266,6 +267,9 @@ int vfio_mig_data_mmap(struct vfio_mig_core *core, u64 off,
 
 /* vfio_mig_stream.c */
 u32 vfio_mig_crc(const struct vfio_mig_record_hdr *h, const void *p, u32 len);
+u32 vfio_mig_crc32c(u32 crc, const void *p, size_t len);
+int vfio_mig_crc_choose(const char *name);
+int vfio_mig_crc_init(void);
 int vfio_mig_state_size(struct vfio_mig_core *core, size_t *size);
 int vfio_mig_state_save(struct vfio_mig_core *core, u8 *buf, size_t size,
 			u32 seq);

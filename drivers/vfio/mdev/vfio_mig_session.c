@@ -249,10 +249,13 @@ int vfio_mig_resume_start(struct vfio_mig_core *core)
 			       GFP_KERNEL_ACCOUNT);
 	if (!r->state_len)
 		goto err_free;
+	/*
+	 * Received pages go straight into the quiesced device (no copy of
+	 * device memory is kept): the session's memory is this bitmap, a
+	 * record's payload and the driver's records, whatever the device's
+	 * size.
+	 */
 	if (pages) {
-		r->shadow = __vmalloc(core->cfg.mem_size, GFP_KERNEL_ACCOUNT);
-		if (!r->shadow)
-			goto err_free;
 		r->received = bitmap_zalloc(pages, GFP_KERNEL_ACCOUNT);
 		if (!r->received)
 			goto err_free;
@@ -263,7 +266,6 @@ int vfio_mig_resume_start(struct vfio_mig_core *core)
 
 err_free:
 	/* Each of these frees NULL, and r was zeroed. */
-	vfree(r->shadow);
 	kfree(r->state_len);
 	kvfree(r->records);
 	kvfree(r->payload);
@@ -271,7 +273,11 @@ err_free:
 	return -ENOMEM;
 }
 
-/* End the resume session, if any, applying nothing. */
+/*
+ * Free the resume session, if any.  Pages it received are in the device
+ * already: unless the stream was applied, the caller returns the device
+ * to its power-on state (vfio_mig_resume_fail()).
+ */
 void vfio_mig_resume_drop(struct vfio_mig_core *core)
 {
 	struct vfio_mig_resume *r = core->resume;
@@ -279,7 +285,6 @@ void vfio_mig_resume_drop(struct vfio_mig_core *core)
 	lockdep_assert_held(&core->lock);
 	if (!r)
 		return;
-	vfree(r->shadow);
 	bitmap_free(r->received);
 	kvfree(r->records);
 	kfree(r->state_len);
@@ -290,11 +295,14 @@ void vfio_mig_resume_drop(struct vfio_mig_core *core)
 }
 
 /**
- * vfio_mig_resume_finish() - apply a complete, valid stream at once
+ * vfio_mig_resume_finish() - complete a valid stream: apply its records
  * @core: the engine state, locked, with a resume session
  *
+ * Device memory arrived page by page while the stream was fed; the
+ * driver's records, checked and staged, are applied here at once.
+ *
  * Return: 0 and the session ended, or -EINVAL (the stream is incomplete
- * or was refused) and nothing changed.
+ * or was refused) and the session kept.
  */
 int vfio_mig_resume_finish(struct vfio_mig_core *core)
 {
@@ -307,8 +315,6 @@ int vfio_mig_resume_finish(struct vfio_mig_core *core)
 		return -EINVAL;
 	if (!vfio_mig_resume_complete(core))
 		return -EINVAL;
-	if (r->shadow)
-		ops->mem_write(core->mig, 0, r->shadow, core->cfg.mem_size);
 	for (i = 0; i < core->cfg.nr_state_types; i++)
 		ops->load_record(core->mig, core->cfg.state_types[i],
 				 vfio_mig_resume_record(core, i),
@@ -319,8 +325,8 @@ int vfio_mig_resume_finish(struct vfio_mig_core *core)
 
 /*
  * The one "resume failed" path: the session ends and, since nothing of
- * a dropped stream may stay, the device returns to its power-on state,
- * which is what the destination had.
+ * a dropped stream may stay (its pages went into device memory as they
+ * arrived), the device returns to its power-on state.
  */
 void vfio_mig_resume_fail(struct vfio_mig_core *core)
 {
@@ -330,14 +336,16 @@ void vfio_mig_resume_fail(struct vfio_mig_core *core)
 }
 
 /*
- * Drop any session and let the device run: for reset and close.  The
- * device keeps its state; the caller resets the front-ends.
+ * Drop any session and let the device run: for reset and close.  A save
+ * leaves the device's state as it is; a resume not applied leaves it in
+ * its power-on state.  The caller resets the front-ends.
  */
 void vfio_mig_session_abort(struct vfio_mig_core *core)
 {
 	lockdep_assert_held(&core->lock);
 	vfio_mig_save_drop(core);
-	vfio_mig_resume_drop(core);
+	if (core->resume)
+		vfio_mig_resume_fail(core);
 	vfio_mig_unquiesce(core);
 	core->owner = VFIO_MIG_OWNER_NONE;
 	core->gen++;

@@ -12,9 +12,10 @@
  * session's buffers and parsed incrementally.  Each record header is checked as soon
  * as its 16 bytes are in (type allowed at this point, length bound, sequence
  * number), each payload when complete (CRC32C, then its content: magic,
- * version and identity, page offset, or the driver's check).  Nothing is
- * applied here: the session applies a stream once it is complete and
- * valid.
+ * version and identity, page offset, or the driver's check).  A checked
+ * device-memory page goes straight into the quiesced device; the driver's
+ * records are staged, for the session to apply once the stream is
+ * complete and valid.
  *
  * Copyright (c) 2026 The vfio-mig authors
  *
@@ -245,16 +246,27 @@ u64 vfio_mig_save_chunk(struct vfio_mig_core *core, u8 *dst, u64 cap)
 	save->undo.header_sent = save->header_sent;
 	save->undo.seq = save->seq;
 	save->undo.state_off = save->state_off;
+	save->undo.next_page = save->next_page;
 	save->ntaken = 0;
 	if (!save->header_sent) {
 		pos += put_header_rec(core, dst);
 		save->header_sent = true;
 	}
+	/*
+	 * Dirty pages in a round from where the last one stopped (each
+	 * search from page 0 would rescan every cleared word: quadratic in
+	 * the device's size); a page dirtied behind the cursor comes next
+	 * round.
+	 */
 	while (core->mem_dirty && pos + VFIO_MIG_PAGE_REC <= cap) {
-		u64 page = find_first_bit(core->mem_dirty, npages);
+		u64 page = find_next_bit(core->mem_dirty, npages,
+					 save->next_page);
 
 		if (page >= npages)
+			page = find_first_bit(core->mem_dirty, npages);
+		if (page >= npages)
 			break;
+		save->next_page = page + 1;
 		/* Clear before reading: a later write dirties it again. */
 		clear_bit(page, core->mem_dirty);
 		save->taken[save->ntaken++] = page;
@@ -288,6 +300,7 @@ void vfio_mig_save_unchunk(struct vfio_mig_core *core)
 	save->header_sent = save->undo.header_sent;
 	save->seq = save->undo.seq;
 	save->state_off = save->undo.state_off;
+	save->next_page = save->undo.next_page;
 	spin_lock_irqsave(&core->track_lock, flags);
 	for (i = 0; i < save->ntaken; i++)
 		set_bit(save->taken[i], core->mem_dirty);
@@ -367,8 +380,12 @@ static int accept_page(struct vfio_mig_core *core,
 	if (off & (VFIO_MIG_STREAM_PAGE_SIZE - 1) ||
 	    off >= core->cfg.mem_size)
 		return -EINVAL;
-	/* The last copy of a page counts; nothing reaches the device yet. */
-	memcpy(r->shadow + off, mp + 1, VFIO_MIG_STREAM_PAGE_SIZE);
+	/*
+	 * Into the quiesced device: the last copy of a page counts, and a
+	 * refused stream ends with the device reset (vfio_mig_resume_fail()).
+	 */
+	core->cfg.ops->mem_write(core->mig, off, mp + 1,
+				 VFIO_MIG_STREAM_PAGE_SIZE);
 	if (!test_and_set_bit(off >> PAGE_SHIFT, r->received))
 		r->npages++;
 	return 0;

@@ -89,7 +89,10 @@ static size_t save(struct fake_dev *d, u8 **out)
 	return len;
 }
 
-/* Resume @len bytes of @p into a new device; 0 if it was accepted. */
+/*
+ * Resume @len bytes of @p into a new device; 0 if it was accepted.  A
+ * refused stream ends as the front-ends end it (vfio_mig_resume_fail()).
+ */
 static int resume(unsigned int config, const u8 *p, size_t len, size_t chunk,
 		  struct fake_dev **out)
 {
@@ -106,10 +109,14 @@ static int resume(unsigned int config, const u8 *p, size_t len, size_t chunk,
 	if (!ret)
 		ret = vfio_mig_resume_finish(d->mig.core);
 	if (ret) {
-		vfio_mig_resume_drop(d->mig.core);
-		/* A refused stream applied nothing. */
+		/* A refused stream applied none of its records... */
 		if (d->loaded)
 			abort();
+		/* ...and none of its pages stay: the power-on state. */
+		vfio_mig_resume_fail(d->mig.core);
+		for (size_t i = 0; d->mem && i < d->mem_size; i++)
+			if (d->mem[i])
+				abort();
 	}
 	mutex_unlock(&d->mig.core->lock);
 	*out = d;

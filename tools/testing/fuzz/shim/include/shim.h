@@ -45,6 +45,22 @@
 #define MODULE_AUTHOR(x)
 #define MODULE_DESCRIPTION(x)
 #define THIS_MODULE		NULL
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#define MODULE_PARM_DESC(p, d)
+#define module_param_string(name, str, len, perm)
+#define __init
+#define __exit
+/* The module's init and exit, kept referenced (the fuzzers call neither). */
+#define module_init(fn)		int (*shim_module_init)(void) = fn
+#define module_exit(fn)		void (*shim_module_exit)(void) = fn
+#ifndef KBUILD_MODNAME
+#define KBUILD_MODNAME		"vfio_mig"
+#endif
+#ifndef pr_fmt
+#define pr_fmt(fmt)		fmt
+#endif
+#define pr_info(fmt, ...)	fprintf(stderr, pr_fmt(fmt), ##__VA_ARGS__)
+#define pr_err(fmt, ...)	fprintf(stderr, pr_fmt(fmt), ##__VA_ARGS__)
 
 #define WARN_ON(cond) ({						\
 	int __c = !!(cond);						\
@@ -253,13 +269,22 @@ static inline void bitmap_fill(unsigned long *b, unsigned long nbits)
 	bitmap_set(b, 0, nbits);
 }
 
+/* Word by word, as the kernel's: the codec benchmark times callers. */
 static inline unsigned long find_next_bit(const unsigned long *b,
 					  unsigned long size,
 					  unsigned long off)
 {
-	for (; off < size; off++)
-		if (test_bit(off, b))
-			return off;
+	const unsigned int bits = 8 * sizeof(long);
+
+	while (off < size) {
+		unsigned long w = b[off / bits] >> (off % bits);
+
+		if (w) {
+			off += __builtin_ctzl(w);
+			return off < size ? off : size;
+		}
+		off = (off / bits + 1) * bits;
+	}
 	return size;
 }
 
@@ -341,6 +366,47 @@ void vfio_info_cap_shift(struct vfio_info_cap *caps, size_t offset);
 
 /* --- CRC32C -------------------------------------------------------------- */
 
-u32 __crc32c_le(u32 crc, const void *p, size_t len);
+static inline bool sysfs_streq(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return (*a == *b) || (*a == '\n' && !a[1] && !*b) ||
+	       (*b == '\n' && !b[1] && !*a);
+}
+
+static inline ssize_t strscpy(char *dst, const char *src, size_t size)
+{
+	size_t n = strnlen(src, size);
+
+	if (!size)
+		return -E2BIG;
+	if (n == size) {
+		memcpy(dst, src, size - 1);
+		dst[size - 1] = 0;
+		return -E2BIG;
+	}
+	memcpy(dst, src, n + 1);
+	return n;
+}
+
+static inline void get_random_bytes(void *buf, size_t len)
+{
+	unsigned char *b = buf;
+
+	while (len--)
+		*b++ = rand();
+}
+
+u64 ktime_get_ns(void);
+
+static inline u64 div64_u64(u64 a, u64 b)
+{
+	return a / b;
+}
+
+u32 crc32c(u32 crc, const void *p, size_t len);
+const char *crc32c_impl(void);
+/* If set, what crc32c() computes with (the codec benchmark). */
+extern u32 (*shim_crc32c)(u32 crc, const void *p, size_t len);
 
 #endif /* SHIM_H */

@@ -88,10 +88,13 @@ static void test_bad_stream(void)
 	struct vdev a, b;
 	struct stream s = { };
 	struct dev_snap sb;
+	char uuid[40];
+	uint32_t fresh;
 	int fd, ret;
 
 	vdev_create_open(&a, MDEV_TYPE_1P);
 	vdev_create_open(&b, MDEV_TYPE_1P);
+	fresh = mdev_digest(b.uuid);	/* of power-on device memory */
 	dev_fill(&a, 0x31);
 	v2_save(&a, &s, 65536);
 
@@ -119,8 +122,22 @@ static void test_bad_stream(void)
 	close(fd);
 	ioctl(b.fd, VFIO_DEVICE_RESET);
 	dev_snap(&b, &sb);
-	t_ok(sb.scr == 0 && sb.rx[0] == 0,
-	     "nothing of either stream reached the device");
+	t_ok(sb.scr == 0 && sb.rx[0] == 0 && sb.digest == fresh,
+	     "nothing of either stream remains in the device: power-on state, memory included");
+
+	/* Pages reach device memory as they come: a close must clear them. */
+	dev_fill(&b, 0x46);
+	v2_set_state(&b, ST_RESUMING, &fd);
+	t_ok(!v2_write_all(fd, s.buf, s.len - 1, 65536),
+	     "truncated stream again, then the device is closed mid-resume");
+	close(fd);
+	snprintf(uuid, sizeof(uuid), "%s", b.uuid);
+	vdev_close(&b);
+	t_ok(vdev_open(&b, uuid) == 0 && v2_get_state(&b) == ST_RUNNING,
+	     "reopened: RUNNING");
+	dev_snap(&b, &sb);
+	t_ok(sb.scr == 0 && sb.digest == fresh,
+	     "the close left the power-on state, none of the stream's pages");
 	stream_free(&s);
 	vdev_destroy(&a);
 	vdev_destroy(&b);
