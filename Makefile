@@ -70,7 +70,7 @@ VMIG_HDR := $(addprefix tools/vfio-mig/,libvfio-mig.h migrate.h workload.h) \
 UAPI_CHECK := $(BUILD)/uapi/alone.o $(BUILD)/uapi/after-vfio.o
 QEMU_HMP := $(BUILD)/qemu/hmp
 
-.PHONY: all modules tools selftests lib install install-modules install-tools check-install \
+.PHONY: all modules tools selftests lib codec-bench install install-modules install-tools check-install \
 	kernel-cache check check-all check-qemu test demo test-scripts \
 	stress bench lint fuzz fuzz-build fuzz-seeds \
 	clean help \
@@ -277,7 +277,8 @@ demo: all
 	@$(VM) -- tools/vfio-mig/demo.sh
 
 # Figures, never pass/fail; the CSV and JSON land in $(BUILD)/bench.
-bench: all
+bench: all $(CODEC_BENCH)
+	@$(CODEC_BENCH)
 	@$(VM) --mem 4096 --out $(BUILD)/bench -- \
 		$(BUILD)/tools/vfio-mig-bench $(BUILD)/bench
 
@@ -291,7 +292,7 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
 	-I$(FUZZ_DIR)/shim/include -Iinclude -Iinclude/uapi -Idrivers/vfio/mdev \
 	-I$(FUZZ_DIR) -Itools/vfio-mig
 FUZZ_ENGINE := $(addprefix drivers/vfio/mdev/vfio_mig_,main.c access.c session.c \
-	stream.c log.c region.c v1.c pci.c)
+	stream.c log.c region.c v1.c pci.c crc.c)
 FUZZ_COMMON := $(FUZZ_DIR)/fake_dev.c $(FUZZ_DIR)/shim/shim.c
 FUZZ_DEPS := $(FUZZ_ENGINE) $(FUZZ_COMMON) $(wildcard $(FUZZ_DIR)/*.h \
 	$(FUZZ_DIR)/shim/include/*.h $(FUZZ_DIR)/shim/include/*/*.h \
@@ -315,6 +316,24 @@ $(BUILD)/fuzz/fuzz_%: $(FUZZ_DIR)/fuzz_%.c $(FUZZ_DEPS) $(BUILD)/fuzz/libvfio-mi
 
 fuzz: fuzz-build
 	@scripts/fuzz $(BUILD) $(FUZZ_SECONDS)
+
+# The same engine code, optimised and without sanitizers, timed natively
+# (the codec benchmark: make bench runs it before the VM's figures).
+CODEC_BENCH := $(BUILD)/bench/codec_bench
+CODEC_CFLAGS := $(filter-out -O1 -fsanitize=%,$(FUZZ_CFLAGS)) -O2
+
+$(BUILD)/bench/libvfio-mig.o: tools/vfio-mig/libvfio-mig.c tools/vfio-mig/libvfio-mig.h
+	@scripts/host-deps --fuzz
+	@mkdir -p $(dir $@)
+	@echo "  CC      $(patsubst $(CURDIR)/%,%,$@)"
+	@clang -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Iinclude/uapi -c -o $@ $<
+
+$(CODEC_BENCH): $(FUZZ_DIR)/codec_bench.c $(FUZZ_DEPS) $(BUILD)/bench/libvfio-mig.o
+	@echo "  CC      $(patsubst $(CURDIR)/%,%,$@)"
+	@clang $(CODEC_CFLAGS) -o $@ $< $(FUZZ_COMMON) $(FUZZ_ENGINE) $(BUILD)/bench/libvfio-mig.o
+
+codec-bench: $(CODEC_BENCH)
+	@$(CODEC_BENCH)
 
 # Real streams from the VM, kept gzipped in the tree as the seeds.
 fuzz-seeds: all

@@ -10,6 +10,7 @@
 #define _LINUX_VFIO_MIG_COMPAT_H
 
 #include <linux/crc32.h>
+#include <linux/crc32c.h>
 #include <linux/device.h>
 #include <linux/eventfd.h>
 #include <linux/mm.h>
@@ -23,13 +24,26 @@
 #include <asm/unaligned.h>
 #endif
 
-/* 6.15: the CRC32C library function lost its leading underscores. */
-static inline u32 vfio_mig_crc32c(u32 crc, const void *p, size_t len)
+/*
+ * The kernel's CRC32C: libcrc32c's crc32c() up to 6.14 (the best CRC32C
+ * driver registered: crc32c_impl() names it on 6.1), from 6.15 the CRC
+ * library's, which has architecture code (crc32_optimizations() says
+ * whether this CPU uses it).
+ */
+static inline u32 vfio_mig_crc32c_kernel(u32 crc, const void *p, size_t len)
+{
+	return crc32c(crc, p, len);
+}
+
+static inline const char *vfio_mig_crc32c_kernel_name(void)
 {
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
-	return crc32c(crc, p, len);
+	return crc32_optimizations() & CRC32C_OPTIMIZATION ?
+	       "architecture code" : "generic code";
+#elif LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+	return crc32c_impl();
 #else
-	return __crc32c_le(crc, p, len);
+	return "libcrc32c";
 #endif
 }
 

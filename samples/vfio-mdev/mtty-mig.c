@@ -1241,7 +1241,7 @@ static ssize_t digest_show(struct device *dev, struct device_attribute *attr,
 	u32 crc;
 
 	mutex_lock(&st->lock);
-	crc = ~vfio_mig_crc32c(~0U, st->mem, st->type->mem_size);
+	crc = ~vfio_mig_crc32c_kernel(~0U, st->mem, st->type->mem_size);
 	mutex_unlock(&st->lock);
 	return sysfs_emit(buf, "%08x\n", crc);
 }

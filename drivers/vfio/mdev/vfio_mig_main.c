@@ -275,6 +275,17 @@ long vfio_mig_ioctl(struct vfio_device *vdev, unsigned int cmd,
 }
 EXPORT_SYMBOL_GPL(vfio_mig_ioctl);
 
+static int __init vfio_mig_module_init(void)
+{
+	return vfio_mig_crc_init();
+}
+module_init(vfio_mig_module_init);
+
+static void __exit vfio_mig_module_exit(void)
+{
+}
+module_exit(vfio_mig_module_exit);
+
 MODULE_LICENSE("GPL");
 MODULE_VERSION(VFIO_MIG_VERSION);
 /* The devices open through a type1 container: have it loaded first. */

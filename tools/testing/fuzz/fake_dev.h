@@ -31,6 +31,8 @@ struct fake_dev {
 
 /* A device of configuration @config (modulo FAKE_CONFIGS). */
 struct fake_dev *fake_dev_create(unsigned int config);
+/* A one-port device of @mem_size bytes of memory (the codec benchmark). */
+struct fake_dev *fake_dev_create_mem(u64 mem_size, u64 data_size);
 void fake_dev_destroy(struct fake_dev *d);
 
 #endif

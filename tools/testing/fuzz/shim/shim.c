@@ -7,6 +7,8 @@
  * Copyright (c) 2026 The vfio-mig authors
  */
 #include "shim.h"
+
+#include <time.h>
 #include "fuzz.h"
 
 #include "libvfio-mig.h"
@@ -220,7 +222,24 @@ void vfio_free_device(struct vfio_device *vdev)
 
 /* --- CRC32C: the kernel's raw form over the client library's ------------ */
 
-u32 __crc32c_le(u32 crc, const void *p, size_t len)
+u64 ktime_get_ns(void)
 {
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (u64)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+u32 (*shim_crc32c)(u32 crc, const void *p, size_t len);
+
+u32 crc32c(u32 crc, const void *p, size_t len)
+{
+	if (shim_crc32c)
+		return shim_crc32c(crc, p, len);
 	return ~vmig_crc32c(~crc, p, len);
+}
+
+const char *crc32c_impl(void)
+{
+	return shim_crc32c ? "the program's" : "the client library's";
 }

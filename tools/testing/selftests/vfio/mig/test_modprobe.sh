@@ -8,7 +8,9 @@
 # nothing loaded must pull in vfio, vfio_iommu_type1, mdev and the engine.
 # With the modules DKMS built (vm/run --modules DIR, scripts/test-dkms),
 # those go where DKMS puts them, /lib/modules/RELEASE/updates/dkms/.
-# The modules are loaded again afterwards for the tests that follow.
+# The engine's crc32c_impl parameter: refused when unknown, obeyed, and by
+# default measured and reported.  The modules are loaded again afterwards
+# for the tests that follow.
 # Prints TAP.
 
 # shellcheck source-path=SCRIPTDIR source=tap.sh
@@ -86,6 +88,19 @@ modprobe mcount_mig && loaded mcount_mig
 ok $? "modprobe mcount_mig"
 modprobe -r mcount_mig mtty_mig vfio_mig && ! loaded vfio_mig
 ok $? "modprobe -r unloads the drivers and the engine"
+# The engine's CRC32C: measured at load, or as crc32c_impl says.
+P=/sys/module/vfio_mig/parameters/crc32c_impl
+! modprobe vfio_mig crc32c_impl=bogus 2>/dev/null && ! loaded vfio_mig
+ok $? "crc32c_impl=bogus: the engine refuses to load"
+for impl in table crc32c; do
+	modprobe vfio_mig crc32c_impl=$impl && [ "$(cat $P)" = $impl ] &&
+		dmesg | tail -n 5 | grep -q "vfio_mig: crc32c: $impl, as crc32c_impl asks" &&
+		modprobe -r vfio_mig
+	ok $? "crc32c_impl=$impl: loaded with it, and it reads back"
+done
+modprobe vfio_mig && impl=$(cat $P) && { [ "$impl" = table ] || [ "$impl" = crc32c ]; } &&
+	dmesg | tail -n 5 | grep -Eq "vfio_mig: crc32c: table [0-9]+ MB/s, crc32c\(\) [0-9]+ MB/s \(.*\): using $impl\$"
+ok $? "by default it measures both and says its choice (${impl:-none}): $(dmesg | grep 'vfio_mig: crc32c:' | tail -n 1 | sed 's/^\[[^]]*\] //')"
 modprobe mtty_mig && modprobe mcount_mig
 ok $? "loaded again for the tests that follow"
 tap_end
