@@ -234,6 +234,7 @@ int vfio_mig_get_region_info_caps(struct vfio_device *vdev,
 int vfio_mig_emit(struct vfio_mig_stream *s, u32 type, const void *p,
 		  u32 len);
 void vfio_mig_mem_dirty(struct vfio_mig_device *mig, u64 off, u64 len);
+u32 vfio_mig_crc32c(u32 crc, const void *p, size_t len);
 void vfio_mig_log_dirty(struct vfio_mig_device *mig, u64 iova, u64 len);
 void vfio_mig_msi_signal(struct vfio_mig_device *mig);
 long vfio_mig_irq_info(void __user *arg, bool intx);

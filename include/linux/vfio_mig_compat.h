@@ -30,14 +30,26 @@
  * library's, which has architecture code (crc32_optimizations() says
  * whether this CPU uses it).
  */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0) || IS_ENABLED(CONFIG_LIBCRC32C)
+#define VFIO_MIG_KERNEL_CRC32C	1
+#else
+#define VFIO_MIG_KERNEL_CRC32C	0	/* a kernel built without libcrc32c */
+#endif
+
 static inline u32 vfio_mig_crc32c_kernel(u32 crc, const void *p, size_t len)
 {
+#if VFIO_MIG_KERNEL_CRC32C
 	return crc32c(crc, p, len);
+#else
+	return crc;	/* never chosen: VFIO_MIG_KERNEL_CRC32C is 0 */
+#endif
 }
 
 static inline const char *vfio_mig_crc32c_kernel_name(void)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
+#if !VFIO_MIG_KERNEL_CRC32C
+	return "none";
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
 	return crc32_optimizations() & CRC32C_OPTIMIZATION ?
 	       "architecture code" : "generic code";
 #elif LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)

@@ -145,9 +145,14 @@ static void restore_all(struct vmig_dev *d, const struct buf *b)
 		die("restore");
 }
 
+/* Trapped save and restore ms per MiB, per size, for the scaling row. */
+static const unsigned int tp_sizes[] = { 1, 16, 64, 256, 1024 };
+#define NSIZES (sizeof(tp_sizes) / sizeof(tp_sizes[0]))
+static double save_ms_mib[NSIZES], rest_ms_mib[NSIZES];
+
 static void bench_throughput(void)
 {
-	static const unsigned int sizes[] = { 1, 16, 64, 256 };
+	const unsigned int *sizes = tp_sizes;
 	struct buf b = { 0 };
 	unsigned int i, mode;
 
@@ -155,15 +160,20 @@ static void bench_throughput(void)
 	printf("   %-8s %-8s %12s %12s %12s %9s %9s\n", "memory", "section",
 	       "save MiB/s", "restore MiB/s", "memcpy MiB/s", "save/cpy",
 	       "rest/cpy");
-	for (i = 0; i < 4; i++) {
-		for (mode = 0; mode < 2; mode++) {
+	for (i = 0; i < NSIZES; i++) {
+		/* 1 GiB: trapped only (there is no such mmap type). */
+		for (mode = 0; mode < (sizes[i] < 1024 ? 2 : 1); mode++) {
 			char type[32], su[40], du[40], what[64];
 			struct vmig_dev s, d;
 			double t0, ts, tr, tm, ms;
 			uint8_t *copy;
 
-			snprintf(type, sizeof(type), "1port-%uM%s", sizes[i],
-				 mode ? "-mmap" : "");
+			if (sizes[i] < 1024)
+				snprintf(type, sizeof(type), "1port-%uM%s",
+					 sizes[i], mode ? "-mmap" : "");
+			else
+				snprintf(type, sizeof(type), "1port-%uG",
+					 sizes[i] / 1024);
 			dev_open(&s, type, 0, mode, su);
 			dev_open(&d, type, 0, mode, du);
 			t0 = vmig_now_ms();
@@ -190,12 +200,34 @@ static void bench_throughput(void)
 			record("save_MiBps", what, b.len / MIB / (ts / 1e3), "MiB/s");
 			record("restore_MiBps", what, b.len / MIB / (tr / 1e3), "MiB/s");
 			record("memcpy_MiBps", what, ms, "MiB/s");
+			if (!mode) {
+				save_ms_mib[i] = ts / sizes[i];
+				rest_ms_mib[i] = tr / sizes[i];
+			}
 			free(copy);
 			dev_done(&s, su);
 			dev_done(&d, du);
 		}
 	}
 	free(b.p);
+
+	printf("\n1c. Scaling: trapped save and restore time per MiB (flat is the goal)\n");
+	printf("   %-14s", "MiB");
+	for (i = 1; i < NSIZES; i++)
+		printf(" %9u", sizes[i]);
+	printf(" %12s\n", "1024/16");
+	printf("   %-14s", "save ms/MiB");
+	for (i = 1; i < NSIZES; i++)
+		printf(" %9.2f", save_ms_mib[i]);
+	printf(" %12.2f\n", save_ms_mib[NSIZES - 1] / save_ms_mib[1]);
+	printf("   %-14s", "restore ms/MiB");
+	for (i = 1; i < NSIZES; i++)
+		printf(" %9.2f", rest_ms_mib[i]);
+	printf(" %12.2f\n", rest_ms_mib[NSIZES - 1] / rest_ms_mib[1]);
+	record("scaling_save_ratio", "1024MiB/16MiB",
+	       save_ms_mib[NSIZES - 1] / save_ms_mib[1], "ratio");
+	record("scaling_restore_ratio", "1024MiB/16MiB",
+	       rest_ms_mib[NSIZES - 1] / rest_ms_mib[1], "ratio");
 }
 
 /* --- 1b. kernel memory of a resume -------------------------------------- */
@@ -219,18 +251,21 @@ static long kernel_kib(void)
 
 static void bench_resume_memory(void)
 {
-	static const unsigned int sizes[] = { 16, 64, 256 };
+	static const unsigned int sizes[] = { 16, 64, 256, 1024 };
 	struct buf b = { 0 };
 	unsigned int i;
 
 	printf("\n1b. Extra kernel memory while a resume session is open (VmallocUsed + Slab)\n");
 	printf("   %-8s %14s %14s\n", "memory", "extra KiB", "of the device");
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		char type[32], su[40], du[40], what[32];
 		struct vmig_dev s, d;
 		long before, during;
 
-		snprintf(type, sizeof(type), "1port-%uM", sizes[i]);
+		if (sizes[i] < 1024)
+			snprintf(type, sizeof(type), "1port-%uM", sizes[i]);
+		else
+			snprintf(type, sizeof(type), "1port-1G");
 		dev_open(&s, type, 0, 0, su);
 		dev_open(&d, type, 0, 0, du);
 		save_all(&s, &b);

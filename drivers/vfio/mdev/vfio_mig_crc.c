@@ -66,7 +66,7 @@ static u32 crc_table(u32 crc, const void *p, size_t len)
 	return crc;
 }
 
-static u32 crc_kernel(u32 crc, const void *p, size_t len)
+static u32 __maybe_unused crc_kernel(u32 crc, const void *p, size_t len)
 {
 	return vfio_mig_crc32c_kernel(crc, p, len);
 }
@@ -76,7 +76,9 @@ static const struct {
 	u32 (*fn)(u32 crc, const void *p, size_t len);
 } crc_impls[] = {
 	{ "table", crc_table },
+#if VFIO_MIG_KERNEL_CRC32C
 	{ "crc32c", crc_kernel },
+#endif
 };
 
 static u32 (*crc_fn)(u32 crc, const void *p, size_t len) = crc_table;
@@ -87,10 +89,12 @@ MODULE_PARM_DESC(crc32c_impl,
 		 "CRC32C of the stream records: auto (the faster on this machine, measured at load), table or crc32c; reads back the choice");
 
 /**
- * vfio_mig_crc32c() - the raw CRC32C update of the stream's records
+ * vfio_mig_crc32c() - the raw CRC32C update, by the engine's choice
  * @crc: the CRC so far (not inverted)
  * @p: the bytes
  * @len: their number
+ *
+ * The stream's records use it; drivers may too (mtty-mig's memory digest).
  *
  * Return: the updated CRC, as __crc32c_le() and crc32c() compute it.
  */
@@ -98,6 +102,7 @@ u32 vfio_mig_crc32c(u32 crc, const void *p, size_t len)
 {
 	return crc_fn(crc, p, len);
 }
+EXPORT_SYMBOL_GPL(vfio_mig_crc32c);
 
 /* MB/s of @fn over @buf, the best of CAL_ROUNDS. */
 static u64 crc_rate(u32 (*fn)(u32, const void *, size_t), const u8 *buf,
@@ -143,7 +148,7 @@ int vfio_mig_crc_init(void)
 {
 	u64 rate[ARRAY_SIZE(crc_impls)];
 	u32 crc[ARRAY_SIZE(crc_impls)];
-	unsigned int i, pick = 0;
+	unsigned int i, pick = 0, last = ARRAY_SIZE(crc_impls) - 1;
 	u8 *buf;
 
 	if (!vfio_mig_crc_choose(impl_param)) {
@@ -151,8 +156,13 @@ int vfio_mig_crc_init(void)
 		return 0;
 	}
 	if (!sysfs_streq(impl_param, "auto")) {
-		pr_err("crc32c_impl=%s: not auto, table or crc32c\n", impl_param);
+		pr_err("crc32c_impl=%s: not auto or one of this kernel's: table%s\n",
+		       impl_param, VFIO_MIG_KERNEL_CRC32C ? ", crc32c" : "");
 		return -EINVAL;
+	}
+	if (ARRAY_SIZE(crc_impls) == 1) {
+		pr_info("crc32c: table (this kernel has no crc32c() library)\n");
+		return vfio_mig_crc_choose("table");
 	}
 	buf = vmalloc(CAL_BYTES);
 	if (!buf)
@@ -164,14 +174,14 @@ int vfio_mig_crc_init(void)
 			pick = i;
 	}
 	vfree(buf);
-	if (crc[0] != crc[1]) {
+	if (crc[0] != crc[last]) {
 		pr_err("crc32c: table %08x, crc32c() %08x over the same bytes\n",
-		       crc[0], crc[1]);
+		       crc[0], crc[last]);
 		return -EIO;
 	}
 	vfio_mig_crc_choose(crc_impls[pick].name);
 	pr_info("crc32c: table %llu MB/s, crc32c() %llu MB/s (%s): using %s\n",
-		rate[0], rate[1], vfio_mig_crc32c_kernel_name(),
+		rate[0], rate[last], vfio_mig_crc32c_kernel_name(),
 		crc_impls[pick].name);
 	return 0;
 }

@@ -267,7 +267,6 @@ int vfio_mig_data_mmap(struct vfio_mig_core *core, u64 off,
 
 /* vfio_mig_stream.c */
 u32 vfio_mig_crc(const struct vfio_mig_record_hdr *h, const void *p, u32 len);
-u32 vfio_mig_crc32c(u32 crc, const void *p, size_t len);
 int vfio_mig_crc_choose(const char *name);
 int vfio_mig_crc_init(void);
 int vfio_mig_state_size(struct vfio_mig_core *core, size_t *size);

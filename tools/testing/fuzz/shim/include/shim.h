@@ -34,7 +34,14 @@
 #define fallthrough		__attribute__((fallthrough))
 #define likely(x)		__builtin_expect(!!(x), 1)
 #define unlikely(x)		__builtin_expect(!!(x), 0)
-#define IS_ENABLED(option)	0
+/* The shim's kernel has libcrc32c (its crc32c() is shim.c's) and no
+ * IOMMUFD: an option is enabled when it is defined to 1 here. */
+#define CONFIG_LIBCRC32C	1
+#define SHIM_ARG_1		0,
+#define shim_second(ignored, val, ...)	val
+#define shim_defined3(junk_or_0comma)	shim_second(junk_or_0comma 1, 0, 0)
+#define shim_defined2(val)	shim_defined3(SHIM_ARG_##val)
+#define IS_ENABLED(option)	shim_defined2(option)
 #define KERNEL_VERSION(a, b, c)	(((a) << 16) + ((b) << 8) + (c))
 #define LINUX_VERSION_CODE	KERNEL_VERSION(6, 1, 0)
 #define BUILD_BUG_ON(cond)	_Static_assert(!(cond), #cond)
