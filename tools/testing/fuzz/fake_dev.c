@@ -291,6 +291,31 @@ struct fake_dev *fake_dev_create_mem(u64 mem_size, u64 data_size)
 	return fake_dev_new(&c);
 }
 
+size_t fake_dev_save(struct fake_dev *d, u8 **buf, size_t *cap)
+{
+	struct vfio_mig_core *core = d->mig.core;
+	size_t len = 0;
+	u64 n;
+
+	mutex_lock(&core->lock);
+	if (vfio_mig_stop_copy(core))
+		abort();
+	do {
+		if (*cap - len < core->cfg.data_size) {
+			*cap = 2 * *cap + core->cfg.data_size;
+			*buf = realloc(*buf, *cap);
+			if (!*buf)
+				abort();
+		}
+		n = vfio_mig_save_chunk(core, *buf + len, core->cfg.data_size);
+		len += n;
+	} while (n);
+	vfio_mig_save_drop(core);
+	vfio_mig_unquiesce(core);
+	mutex_unlock(&core->lock);
+	return len;
+}
+
 void fake_dev_destroy(struct fake_dev *d)
 {
 	vfio_mig_uninit(&d->mig);

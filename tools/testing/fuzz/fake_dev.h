@@ -31,6 +31,11 @@ struct fake_dev {
 
 /* A device of configuration @config (modulo FAKE_CONFIGS). */
 struct fake_dev *fake_dev_create(unsigned int config);
+/*
+ * Save @d whole, stopped, into *@buf (*@cap bytes, grown with realloc()
+ * when too small); returns the stream's length.
+ */
+size_t fake_dev_save(struct fake_dev *d, u8 **buf, size_t *cap);
 /* A one-port device of @mem_size bytes of memory (the codec benchmark). */
 struct fake_dev *fake_dev_create_mem(u64 mem_size, u64 data_size);
 void fake_dev_destroy(struct fake_dev *d);

@@ -65,28 +65,10 @@ static int feed(struct fake_dev *d, const u8 *p, size_t len, size_t chunk)
 /* Save @d whole, stopped, into a new buffer; returns its length. */
 static size_t save(struct fake_dev *d, u8 **out)
 {
-	struct vfio_mig_core *core = d->mig.core;
-	size_t len = 0, cap = 0;
-	u64 n;
+	size_t cap = 0;
 
 	*out = NULL;
-	mutex_lock(&core->lock);
-	if (vfio_mig_stop_copy(core))
-		abort();
-	do {
-		if (cap - len < core->cfg.data_size) {
-			cap = 2 * cap + core->cfg.data_size;
-			*out = realloc(*out, cap);
-			if (!*out)
-				abort();
-		}
-		n = vfio_mig_save_chunk(core, *out + len, core->cfg.data_size);
-		len += n;
-	} while (n);
-	vfio_mig_save_drop(core);
-	vfio_mig_unquiesce(core);
-	mutex_unlock(&core->lock);
-	return len;
+	return fake_dev_save(d, out, &cap);
 }
 
 /*
