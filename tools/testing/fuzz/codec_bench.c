@@ -63,6 +63,7 @@ static void consume(struct fake_dev *d, const u8 *p, size_t len)
 	mutex_lock(&core->lock);
 	if (vfio_mig_resume_start(core))
 		abort();
+	vfio_mig_quiesce(core);
 	while (len) {
 		size_t n = len < chunk ? len : chunk;
 
@@ -73,6 +74,7 @@ static void consume(struct fake_dev *d, const u8 *p, size_t len)
 	}
 	if (vfio_mig_resume_finish(core))
 		abort();
+	vfio_mig_unquiesce(core);
 	mutex_unlock(&core->lock);
 }
 
@@ -85,6 +87,7 @@ int main(int argc, char **argv)
 	double tcpy = 1e9;
 	u8 *stream, *copy;
 	unsigned int i, r;
+	size_t b;
 
 	if (argc > 2 || !mib || mib > 4096) {
 		fprintf(stderr, "usage: codec_bench [MiB]   (1 to 4096, default 64)\n");
@@ -101,8 +104,8 @@ int main(int argc, char **argv)
 	if (!stream || !copy)
 		abort();
 	srand(1);
-	for (i = 0; i < mem; i++)	/* incompressible, non-zero */
-		src->mem[i] = rand() % 255 + 1;
+	for (b = 0; b < mem; b++)	/* incompressible, non-zero */
+		src->mem[b] = rand() % 255 + 1;
 	memset(stream, 1, cap);
 	memset(copy, 2, cap);
 

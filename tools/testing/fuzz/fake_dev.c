@@ -185,6 +185,8 @@ static void fake_mem_write(struct vfio_mig_device *mig, u64 off,
 {
 	struct fake_dev *d = to_fake(mig);
 
+	/* Pages of a stream reach only a quiesced device. */
+	assert(d->quiesced);
 	assert(off <= d->mem_size && len <= d->mem_size - off);
 	memcpy(d->mem + off, buf, len);
 }

