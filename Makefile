@@ -87,6 +87,7 @@ help:
 	@echo 'make stress       the randomized stress test alone: SECONDS=$(SECONDS), SEED= replays'
 	@echo 'make demo         boot the VM and live-migrate an mtty-mig device under load'
 	@echo 'make bench        benchmarks: a table, plus build/bench/bench.{csv,json}'
+	@echo 'make codec-bench  the engine'"'"'s stream codec timed natively against memcpy'
 	@echo 'make lint         checkpatch and sparse (C=2) over the kernel code'
 	@echo 'make test-scripts the host-side tests of the scripts (tools/testing/scripts)'
 	@echo 'make fuzz         the engine fuzzers (libFuzzer, ASan, UBSan), FUZZ_SECONDS each'
