@@ -69,6 +69,7 @@ VMIG_HDR := $(addprefix tools/vfio-mig/,libvfio-mig.h migrate.h workload.h) \
 	samples/vfio-mdev/mtty-mig.h include/uapi/linux/vfio_migration.h
 UAPI_CHECK := $(BUILD)/uapi/alone.o $(BUILD)/uapi/after-vfio.o
 QEMU_HMP := $(BUILD)/qemu/hmp
+QEMU_QBENCH := $(BUILD)/qemu/qbench
 
 .PHONY: all modules tools selftests lib codec-bench install install-modules install-tools check-install \
 	kernel-cache check check-all check-qemu test demo test-scripts \
@@ -123,9 +124,14 @@ else
 	@scripts/build-modules $(KVER) --no-print-directory
 endif
 
-tools: selftests $(TOOL_BIN) $(UAPI_CHECK) $(QEMU_HMP) lib
+tools: selftests $(TOOL_BIN) $(UAPI_CHECK) $(QEMU_HMP) $(QEMU_QBENCH) lib
 
 $(QEMU_HMP): tools/testing/qemu/hmp.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $(patsubst $(CURDIR)/%,%,$@)"
+	@$(CC) $(USER_CFLAGS) $(LDFLAGS) -o $@ $<
+
+$(QEMU_QBENCH): tools/testing/qemu/qbench.c samples/vfio-mdev/mtty-mig.h
 	@mkdir -p $(dir $@)
 	@echo "  CC      $(patsubst $(CURDIR)/%,%,$@)"
 	@$(CC) $(USER_CFLAGS) $(LDFLAGS) -o $@ $<

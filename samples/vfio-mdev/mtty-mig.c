@@ -1130,6 +1130,8 @@ static const struct vfio_mig_ops mttym_mig_ops = {
  *           256) arrive at the port's receiver, as from the line
  *   mem     write "OFFSET LENGTH FIRST": the device writes bytes FIRST,
  *           FIRST+1, ... into its memory
+ *   fill    write "OFFSET LENGTH SEED": the device writes the pseudo-random
+ *           stream of mttym_fill_next() into its memory (8-byte aligned)
  *   dma     write "OFFSET IOVA LENGTH": the DMA engine copies device memory
  *           to guest memory, as if programmed through BAR3
  *   digest  read: CRC32C of device memory, to compare two devices
@@ -1187,6 +1189,36 @@ static ssize_t mem_store(struct device *dev, struct device_attribute *attr,
 	return ret ?: len;
 }
 static DEVICE_ATTR_WO(mem);
+
+static ssize_t fill_store(struct device *dev, struct device_attribute *attr,
+			  const char *buf, size_t len)
+{
+	struct mttym_state *st = mig_to_state(dev_get_drvdata(dev));
+	u64 off, n, end, seed, i;
+	char c;
+	int ret = 0;
+
+	if (sscanf(buf, "%llu %llu %llu %c", &off, &n, &seed, &c) != 3 ||
+	    !n || !IS_ALIGNED(off | n, 8) || check_add_overflow(off, n, &end) ||
+	    end > st->type->mem_size)
+		return -EINVAL;
+	mutex_lock(&st->lock);
+	if (st->quiesced) {
+		ret = -EBUSY;
+	} else {
+		for (i = 0; i < n; i += 8) {
+			/* st->mem is page-aligned, off 8-aligned. */
+			*(__le64 *)(st->mem + off + i) =
+				cpu_to_le64(mttym_fill_next(&seed));
+			if (!((i + 8) & (SZ_1M - 1)))
+				cond_resched();
+		}
+		vfio_mig_mem_dirty(&st->mig, off, n);
+	}
+	mutex_unlock(&st->lock);
+	return ret ?: len;
+}
+static DEVICE_ATTR_WO(fill);
 
 struct mttym_dma_work {
 	struct work_struct work;
@@ -1254,6 +1286,7 @@ static DEVICE_ATTR_RO(digest);
 static struct attribute *mttym_traffic_attrs[] = {
 	&dev_attr_rx.attr,
 	&dev_attr_mem.attr,
+	&dev_attr_fill.attr,
 	&dev_attr_dma.attr,
 	&dev_attr_digest.attr,
 	NULL,

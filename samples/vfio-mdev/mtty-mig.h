@@ -8,6 +8,8 @@
 #ifndef _MTTY_MIG_H
 #define _MTTY_MIG_H
 
+#include <linux/types.h>
+
 #define MTTYM_PCI_VENDOR	0x4348	/* WCH, as the classic mtty sample */
 #define MTTYM_PCI_DEVICE	0x3253
 #define MTTYM_PCI_REVISION	0x01
@@ -50,5 +52,19 @@
 #define MTTYM_REC_UART1		0x102
 #define MTTYM_REC_IRQ		0x103
 #define MTTYM_REC_DMA		0x104
+
+/*
+ * The byte stream of traffic/fill "OFFSET LENGTH SEED": splitmix64 started
+ * at SEED, each output stored as 8 little-endian bytes, so that a tool can
+ * write the same incompressible bytes elsewhere (a file of guest RAM).
+ */
+static inline __u64 mttym_fill_next(__u64 *state)
+{
+	__u64 z = (*state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
 
 #endif /* _MTTY_MIG_H */

@@ -34,6 +34,7 @@
 #include <linux/fs.h>
 #include <linux/iova_bitmap.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vfio.h>
@@ -575,6 +576,16 @@ static const struct vfio_log_ops v2_log_ops = {
 	.log_read_and_clear = v2_log_read_and_clear,
 };
 
+/*
+ * QEMU has no switch for a device's pre-copy (its x-allow-pre-copy patch
+ * was never merged), so the engine has one: a stop-copy-only device to
+ * compare against, or to test a VMM's other path.
+ */
+static bool v2_pre_copy = true;
+module_param(v2_pre_copy, bool, 0644);
+MODULE_PARM_DESC(v2_pre_copy,
+		 "offer PRE_COPY to v2 clients (kernels 6.2 on); read as each device registers");
+
 /* Offer the v2 protocol: the vfio core's migration and logging ops. */
 void vfio_mig_v2_setup(struct vfio_mig_core *core)
 {
@@ -583,7 +594,8 @@ void vfio_mig_v2_setup(struct vfio_mig_core *core)
 	INIT_LIST_HEAD(&core->v2.gone);
 	core->v2.state = VFIO_DEVICE_STATE_RUNNING;
 	vdev->migration_flags = VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
-		(VFIO_MIG_HAVE_PRE_COPY ? VFIO_MIGRATION_PRE_COPY : 0);
+		(VFIO_MIG_HAVE_PRE_COPY && READ_ONCE(v2_pre_copy) ?
+		 VFIO_MIGRATION_PRE_COPY : 0);
 	vdev->mig_ops = &v2_mig_ops;
 	/* Where the kernel cannot report device dirty pages, none are. */
 	if (VFIO_MIG_HAVE_DMA_LOGGING)

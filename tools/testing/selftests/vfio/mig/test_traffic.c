@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * mtty-mig's host-side traffic source (the mdev's traffic/ directory):
- * bytes arriving at a UART, device-memory writes, DMA engine runs into guest
- * memory, the memory digest, and the refusals of bad lines.
+ * bytes arriving at a UART, device-memory writes (a byte sequence, or the
+ * pseudo-random fill), DMA engine runs into guest memory, the memory
+ * digest, and the refusals of bad lines.
  *
  * Copyright (c) 2026 The vfio-mig authors
  */
@@ -63,6 +64,28 @@ static void test_mem(struct vdev *v)
 	     crc);
 }
 
+static void test_fill(struct vdev *v)
+{
+	__u64 seed = 12345, want, got = 0;
+	unsigned int i;
+	uint8_t *p = expect + 8192;
+	uint32_t crc;
+
+	t_ok(put(v, "fill", "8192 12288 12345") == 0,
+	     "fill: three pages of pseudo-random bytes");
+	for (i = 0; i < 12288; i += 8) {
+		want = mttym_fill_next(&seed);
+		memcpy(p + i, &want, 8);	/* little-endian test hosts */
+	}
+	region_read(v, MTTYM_MEM_REGION, 8192 + 4088, &got, 8);
+	memcpy(&want, p + 4088, 8);
+	t_ok(got == want && want, "fill: BAR2 shows the stream's word 511 (%016llx)",
+	     (unsigned long long)got);
+	crc = vmig_crc32c(0, expect, MEM_SIZE);
+	t_ok(mdev_digest(v->uuid) == crc,
+	     "fill: the digest equals the CRC32C of the expected memory");
+}
+
 static void test_dma(struct vdev *v)
 {
 	uint8_t *guest = dma_map(v, IOVA, 4 * 4096);
@@ -94,6 +117,12 @@ static void test_bad(struct vdev *v)
 		{ "mem", "1048575 2 0", "a write past device memory" },
 		{ "mem", "18446744073709551615 2 0", "an offset that wraps" },
 		{ "mem", "0 0 0", "zero length" },
+		{ "fill", "4 8 1", "an offset not a multiple of 8" },
+		{ "fill", "0 12 1", "a length not a multiple of 8" },
+		{ "fill", "1048568 16 1", "a fill past device memory" },
+		{ "fill", "18446744073709551608 16 1", "an offset that wraps" },
+		{ "fill", "0 0 1", "zero length" },
+		{ "fill", "0 8 1 x", "trailing garbage" },
 		{ "dma", "0 4294967296 0", "a zero-length DMA" },
 		{ "dma", "x", "not a number" },
 	};
@@ -122,6 +151,7 @@ int main(void)
 	vdev_create_open(&v, MDEV_TYPE_1P);
 	test_rx(&v);
 	test_mem(&v);
+	test_fill(&v);
 	test_dma(&v);
 	test_bad(&v);
 	snprintf(uuid, sizeof(uuid), "%s", v.uuid);

@@ -57,6 +57,41 @@ static void test_flags(void)
 	vdev_destroy(&v);
 }
 
+#define PRE_COPY_PARAM "/sys/module/vfio_mig/parameters/v2_pre_copy"
+
+/* v2_pre_copy=0: devices registered from then on offer no PRE_COPY. */
+static void test_no_pre_copy(void)
+{
+	struct vdev v, w;
+	uint64_t flags = 0;
+	int fd = -1, ret;
+
+	if (!caps.pre_copy) {
+		t_skip("no PRE_COPY on this kernel (before 6.2)",
+		       "v2_pre_copy=0 withholds PRE_COPY");
+		return;
+	}
+	vdev_create_open(&v, MDEV_TYPE_1P);
+	t_ok(sysfs_write(PRE_COPY_PARAM, "0") == 0, "v2_pre_copy: 0 written");
+	vdev_create_open(&w, MDEV_TYPE_1P);
+	ret = v2_feature(&w, VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIGRATION,
+			 &flags, sizeof(flags));
+	t_ok(!ret && flags == (VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P),
+	     "v2_pre_copy=0: a new device offers STOP_COPY and P2P only (%#llx)",
+	     (unsigned long long)flags);
+	t_ok(v2_set_state(&w, ST_PRE_COPY, &fd) == -EINVAL &&
+	     v2_get_state(&w) == ST_RUNNING,
+	     "v2_pre_copy=0: RUNNING -> PRE_COPY refused, the device stays RUNNING");
+	t_ok(v2_set_state(&v, ST_PRE_COPY, &fd) == 0 && fd >= 0 &&
+	     v2_set_state(&v, ST_RUNNING, NULL) == 0,
+	     "v2_pre_copy=0: a device registered before keeps PRE_COPY");
+	if (fd >= 0)
+		close(fd);
+	t_ok(sysfs_write(PRE_COPY_PARAM, "1") == 0, "v2_pre_copy: 1 again");
+	vdev_destroy(&w);
+	vdev_destroy(&v);
+}
+
 static void test_round_trip(const char *type, size_t chunk)
 {
 	struct vdev a, b;
@@ -487,6 +522,7 @@ int main(void)
 	test_fd_cut_off();
 	test_owner();
 	test_precopy();
+	test_no_pre_copy();
 	test_dma_logging();
 	test_dma_logging_rules();
 	return t_done();
