@@ -48,21 +48,44 @@ static void crc_tab_init(void)
 					crc_tab[0][crc_tab[k - 1][i] & 0xff];
 }
 
+/* One step of the table code: the CRC after the eight bytes @v (LE). */
+static inline u32 crc_step8(u32 crc, u64 v)
+{
+	v ^= crc;
+	return crc_tab[7][v & 0xff] ^ crc_tab[6][v >> 8 & 0xff] ^
+	       crc_tab[5][v >> 16 & 0xff] ^ crc_tab[4][v >> 24 & 0xff] ^
+	       crc_tab[3][v >> 32 & 0xff] ^ crc_tab[2][v >> 40 & 0xff] ^
+	       crc_tab[1][v >> 48 & 0xff] ^ crc_tab[0][v >> 56];
+}
+
 /* The raw CRC32C update (no inversions), eight bytes per step. */
 static u32 crc_table(u32 crc, const void *p, size_t len)
 {
 	const u8 *b = p;
 
-	for (; len >= 8; len -= 8, b += 8) {
-		u64 v = get_unaligned_le64(b) ^ crc;
-
-		crc = crc_tab[7][v & 0xff] ^ crc_tab[6][v >> 8 & 0xff] ^
-		      crc_tab[5][v >> 16 & 0xff] ^ crc_tab[4][v >> 24 & 0xff] ^
-		      crc_tab[3][v >> 32 & 0xff] ^ crc_tab[2][v >> 40 & 0xff] ^
-		      crc_tab[1][v >> 48 & 0xff] ^ crc_tab[0][v >> 56];
-	}
+	for (; len >= 8; len -= 8, b += 8)
+		crc = crc_step8(crc, get_unaligned_le64(b));
 	while (len--)
 		crc = crc_tab[0][(crc ^ *b++) & 0xff] ^ crc >> 8;
+	return crc;
+}
+
+/* The same while copying: each word is stored as it is summed. */
+static u32 crc_table_copy(u32 crc, void *dst, const void *src, size_t len)
+{
+	const u8 *s = src;
+	u8 *d = dst;
+
+	for (; len >= 8; len -= 8, s += 8, d += 8) {
+		u64 v = get_unaligned_le64(s);
+
+		put_unaligned_le64(v, d);
+		crc = crc_step8(crc, v);
+	}
+	while (len--) {
+		*d++ = *s;
+		crc = crc_tab[0][(crc ^ *s++) & 0xff] ^ crc >> 8;
+	}
 	return crc;
 }
 
@@ -71,17 +94,26 @@ static u32 __maybe_unused crc_kernel(u32 crc, const void *p, size_t len)
 	return vfio_mig_crc32c_kernel(crc, p, len);
 }
 
-static const struct {
+/* crc32c() has no copying form: copy, then sum the copy while it is hot. */
+static u32 __maybe_unused crc_kernel_copy(u32 crc, void *dst, const void *src,
+					  size_t len)
+{
+	memcpy(dst, src, len);
+	return vfio_mig_crc32c_kernel(crc, dst, len);
+}
+
+static const struct crc_impl {
 	const char *name;
 	u32 (*fn)(u32 crc, const void *p, size_t len);
+	u32 (*copy)(u32 crc, void *dst, const void *src, size_t len);
 } crc_impls[] = {
-	{ "table", crc_table },
+	{ "table", crc_table, crc_table_copy },
 #if VFIO_MIG_KERNEL_CRC32C
-	{ "crc32c", crc_kernel },
+	{ "crc32c", crc_kernel, crc_kernel_copy },
 #endif
 };
 
-static u32 (*crc_fn)(u32 crc, const void *p, size_t len) = crc_table;
+static const struct crc_impl *crc_use = &crc_impls[0];
 
 static char impl_param[16] = "auto";
 module_param_string(crc32c_impl, impl_param, sizeof(impl_param), 0444);
@@ -100,9 +132,18 @@ MODULE_PARM_DESC(crc32c_impl,
  */
 u32 vfio_mig_crc32c(u32 crc, const void *p, size_t len)
 {
-	return crc_fn(crc, p, len);
+	return crc_use->fn(crc, p, len);
 }
 EXPORT_SYMBOL_GPL(vfio_mig_crc32c);
+
+/*
+ * Copy @len bytes from @src to @dst and return the CRC updated over them,
+ * as vfio_mig_crc32c() would: in one pass with the table code.
+ */
+u32 vfio_mig_crc32c_copy(u32 crc, void *dst, const void *src, size_t len)
+{
+	return crc_use->copy(crc, dst, src, len);
+}
 
 /* MB/s of @fn over @buf, the best of CAL_ROUNDS. */
 static u64 crc_rate(u32 (*fn)(u32, const void *, size_t), const u8 *buf,
@@ -129,7 +170,7 @@ int vfio_mig_crc_choose(const char *name)
 	crc_tab_init();
 	for (i = 0; i < ARRAY_SIZE(crc_impls); i++) {
 		if (sysfs_streq(name, crc_impls[i].name)) {
-			crc_fn = crc_impls[i].fn;
+			crc_use = &crc_impls[i];
 			strscpy(impl_param, crc_impls[i].name,
 				sizeof(impl_param));
 			return 0;

@@ -84,6 +84,7 @@ struct vfio_mig_resume {
 	u32 type;
 	u32 len;
 	u32 have;
+	u32 crc;		/* raw CRC32C of the record so far */
 	u8 *payload;		/* kvmalloc, max_payload bytes */
 	u32 max_payload;
 	u32 seq;		/* seq the next record must carry */
@@ -267,6 +268,7 @@ int vfio_mig_data_mmap(struct vfio_mig_core *core, u64 off,
 
 /* vfio_mig_stream.c */
 u32 vfio_mig_crc(const struct vfio_mig_record_hdr *h, const void *p, u32 len);
+u32 vfio_mig_crc32c_copy(u32 crc, void *dst, const void *src, size_t len);
 int vfio_mig_crc_choose(const char *name);
 int vfio_mig_crc_init(void);
 int vfio_mig_state_size(struct vfio_mig_core *core, size_t *size);

@@ -9,9 +9,10 @@
  * serialised at the stop (vfio_mig_state_save()).
  *
  * Parser: bytes a front-end hands over are copied into the resume
- * session's buffers and parsed incrementally.  Each record header is checked as soon
- * as its 16 bytes are in (type allowed at this point, length bound, sequence
- * number), each payload when complete (CRC32C, then its content: magic,
+ * session's buffers and parsed incrementally.  Each record header is
+ * checked as soon as its 16 bytes are in (type allowed at this point,
+ * length bound, sequence number), each payload when complete (its CRC32C,
+ * summed in the same pass that copied it in, then its content: magic,
  * version and identity, page offset, or the driver's check).  A checked
  * device-memory page goes straight into the quiesced device; the driver's
  * records are staged, for the session to apply once the stream is
@@ -29,14 +30,19 @@
 
 #include "vfio_mig_priv.h"
 
-u32 vfio_mig_crc(const struct vfio_mig_record_hdr *h, const void *p, u32 len)
+/* The raw CRC32C of a record header, its crc field taken as 0. */
+static u32 crc_of_hdr(const struct vfio_mig_record_hdr *h)
 {
 	struct vfio_mig_record_hdr tmp = *h;
-	u32 crc;
 
 	tmp.crc = 0;
-	crc = vfio_mig_crc32c(~0U, &tmp, sizeof(tmp));
-	return ~vfio_mig_crc32c(crc, p, len);
+	return vfio_mig_crc32c(~0U, &tmp, sizeof(tmp));
+}
+
+/* A record's crc field: over its header (crc 0) and payload. */
+u32 vfio_mig_crc(const struct vfio_mig_record_hdr *h, const void *p, u32 len)
+{
+	return ~vfio_mig_crc32c(crc_of_hdr(h), p, len);
 }
 
 /* Lay out a record whose payload already sits after the header at @dst. */
@@ -349,6 +355,7 @@ static int check_rec_header(struct vfio_mig_core *core,
 	r->type = type;
 	r->len = len;
 	r->have = 0;
+	r->crc = crc_of_hdr(h);	/* the payload adds to it as it is copied */
 	r->in_payload = true;
 	return 0;
 }
@@ -427,7 +434,7 @@ static int accept_record(struct vfio_mig_core *core,
 	const struct vfio_mig_record_hdr *h = (const void *)r->hdr;
 	int ret;
 
-	if (le32_to_cpu(h->crc) != vfio_mig_crc(h, r->payload, r->len))
+	if (le32_to_cpu(h->crc) != ~r->crc)
 		return -EINVAL;
 	switch (r->type) {
 	case VFIO_MIG_REC_HEADER:
@@ -478,7 +485,9 @@ static int feed(struct vfio_mig_core *core, const u8 *src, u64 n)
 				return ret;
 		} else {
 			take = min_t(u64, n, r->len - r->have);
-			memcpy(r->payload + r->have, src, take);
+			/* Copied and summed in one pass (csum_and_copy). */
+			r->crc = vfio_mig_crc32c_copy(r->crc, r->payload + r->have,
+						      src, take);
 			r->have += take;
 			src += take;
 			n -= take;
