@@ -87,7 +87,8 @@ help:
 	@echo 'make test T=NAME  run one test (tools/testing/selftests/vfio/mig/test_NAME.c or .sh) in the VM'
 	@echo 'make stress       the randomized stress test alone: SECONDS=$(SECONDS), SEED= replays'
 	@echo 'make demo         boot the VM and live-migrate an mtty-mig device under load'
-	@echo 'make bench        benchmarks: a table, plus build/bench/bench.{csv,json}'
+	@echo 'make bench        benchmarks: the codec natively, then in the VM (BENCH_KVER=$(BENCH_KVER))'
+	@echo '                  the engine and stock QEMU $(QEMU_BENCH); build/bench/bench.{csv,json}'
 	@echo 'make codec-bench  the engine'"'"'s stream codec timed natively against memcpy'
 	@echo 'make lint         checkpatch and sparse (C=2) over the kernel code'
 	@echo 'make test-scripts the host-side tests of the scripts (tools/testing/scripts)'
@@ -339,14 +340,24 @@ $(CODEC_BENCH): $(FUZZ_DIR)/codec_bench.c $(FUZZ_DEPS) $(BUILD)/bench/libvfio-mi
 codec-bench: $(CODEC_BENCH)
 	@$(CODEC_BENCH)
 
-# mtty-mig reloaded with room for two 1 GiB devices (the scaling row).
-BENCH_JOB := rmmod mcount_mig mtty_mig && \
+# One kernel for all of the VM's figures: stock QEMU's pre-copy needs 6.2+.
+# mtty-mig reloaded with room for two 1 GiB devices (the scaling row);
+# then QEMU_BENCH migrates VMs with stock QEMU (tools/testing/qemu).
+BENCH_KVER ?= 6.12
+QEMU_BENCH ?= 10.0
+BENCH_JOB = rmmod mcount_mig mtty_mig && \
 	insmod samples/vfio-mdev/mtty-mig.ko mem_budget_mib=2560 && \
 	insmod samples/vfio-mdev/mcount-mig.ko && \
-	$(BUILD)/tools/vfio-mig-bench $(BUILD)/bench
-bench: all $(CODEC_BENCH)
+	$(BUILD)/tools/vfio-mig-bench $(BUILD)/bench && \
+	tools/testing/qemu/bench_qemu.sh $(QEMU_HMP) $(QEMU_QBENCH) $$(cat $(BUILD)/bench/qemu-bin) \
+		| tee $(BUILD)/bench/qemu.txt
+bench: $(CODEC_BENCH) host-deps
 	-@$(CODEC_BENCH)
-	@$(VM) --mem 6144 --out $(BUILD)/bench -- '$(BENCH_JOB)'
+	@$(MAKE) --no-print-directory all KVER=$(BENCH_KVER)
+	@mkdir -p $(BUILD)/bench
+	@scripts/fetch-qemu.sh $(QEMU_BENCH) >$(BUILD)/bench/qemu-bin
+	@tools/testing/vm/run --kernel $(BENCH_KVER) --timeout $(VM_TIMEOUT) --mem 6144 \
+		--out $(BUILD)/bench -- '$(BENCH_JOB)'
 
 # Real streams from the VM, kept gzipped in the tree as the seeds.
 fuzz-seeds: all

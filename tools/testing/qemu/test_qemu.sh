@@ -23,18 +23,12 @@ set -u
 
 hmp_bin=${1:?usage: test_qemu.sh HMP QEMU}
 qemu=${2:?usage: test_qemu.sh HMP QEMU}
-bus=/sys/class/mdev_bus
-work=$(mktemp -d /tmp/qemu-mig.XXXXXX)
-version=$("$qemu" --version | awk '/version/ { print $4; exit }')
-major=${version%%.*}
 n=0 failed=0
-pids=()
-mdevs=()
+. "$(dirname "$0")/lib.sh"
 
 # The running kernel decides what the v2 front-end offers: device DMA
 # logging up to 6.6 (later Debian kernels lack the iova_bitmap it reports
 # through), the stop-copy size query and PRE_COPY from 6.2.
-kver=$(uname -r | awk -F. '{ print $1 * 100 + $2 }')
 switchover=""
 if [ "$major" -lt 8 ]; then
 	proto=v1
@@ -63,69 +57,15 @@ ok() {	# ok COND-STATUS DESCRIPTION
 	fi
 }
 
-diag() { echo "# $*"; }
-
-cleanup() {
-	local p u
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-	for u in "${mdevs[@]}"; do
-		echo 1 >/sys/bus/mdev/devices/"$u"/remove 2>/dev/null
-	done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-mk_mdev() {	# mk_mdev VAR TYPE [PARENT]: a new mdev (of mtty_mig's), its UUID in VAR
-	local u p=${3:-mtty_mig}
-	u=$(cat /proc/sys/kernel/random/uuid)
-	echo "$u" >"$bus/$p/mdev_supported_types/$p-$2/create" || return 1
-	mdevs+=("$u")
-	printf -v "$1" %s "$u"
-}
-
-traffic() {	# traffic UUID ATTR VALUE: 0 if the device took it
-	echo "$3" 2>/dev/null >/sys/bus/mdev/devices/"$1"/traffic/"$2"
-}
-
-digest() { cat /sys/bus/mdev/devices/"$1"/traffic/digest; }
 # mcount-mig's registers: "ctr0 ctr1 ctr2 ctr3 step ctrl ticks"
 mstate() { cat /sys/bus/mdev/devices/"$1"/traffic/state; }
 
 # start NAME UUID [QEMU ARGS...]: a VM with the mdev at 00:05.0
 start() {
-	local name=$1 uuid=$2 i
+	local name=$1 uuid=$2
 	shift 2
-	"$qemu" -machine pc,accel=tcg -m 64M -nodefaults -display none \
-		-device "vfio-pci,sysfsdev=/sys/bus/mdev/devices/$uuid,addr=0x5$migopt" \
-		-monitor "unix:$work/$name.hmp,server=on,wait=off" \
-		"$@" >"$work/$name.log" 2>&1 &
-	pids+=($!)
-	eval "pid_$name=$!"
-	for i in $(seq 200); do
-		[ -S "$work/$name.hmp" ] && "$hmp_bin" "$work/$name.hmp" "info status" \
-			>/dev/null 2>&1 && return 0
-		kill -0 $! 2>/dev/null || break
-		sleep 0.1
-	done
-	diag "$name did not start:"; sed 's/^/#   /' "$work/$name.log"
-	return 1
-}
-
-hmp() { local name=$1; shift; "$hmp_bin" "$work/$name.hmp" "$@"; }
-
-# wait_migrate NAME STATUS: wait up to 120 s for the migration to end;
-# prints the status it ended in, 0 if that is STATUS.
-wait_migrate() {
-	local end=$((SECONDS + 120)) s
-	while [ $SECONDS -lt $end ]; do
-		s=$(hmp "$1" "info migrate" 2>/dev/null |
-			awk '/^Migration status:/ { print $3; exit }')
-		case $s in $2) echo "$s"; return 0 ;; failed|cancelled|completed) echo "$s"; return 1 ;; esac
-		sleep 0.2
-	done
-	echo "timeout ($s)"
-	return 1
+	vm "$name" -m 64M \
+		-device "vfio-pci,sysfsdev=/sys/bus/mdev/devices/$uuid,addr=0x5$migopt" "$@"
 }
 
 # migrate NAME URI: start a migration (with the switchover setting the
@@ -137,8 +77,6 @@ migrate() {
 	fi
 	hmp "$1" "migrate -d $2" >/dev/null
 }
-
-run_status() { hmp "$1" "info status" | awk '{ print $NF }'; }
 
 # The device's BARs as the guest sees them, once SeaBIOS assigned them
 # (unassigned BARs show as 0xffff...).
