@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/klog.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -555,6 +556,51 @@ static void bench_transitions(void)
 	dev_done(&d, u);
 }
 
+/*
+ * The CRC32C the engine chose at load (crc32c_impl) and the rates it
+ * measured, from its kernel log line ("crc32c: table N MB/s, crc32c() N
+ * MB/s (DRIVER): using X", or why there was no choice).
+ */
+static void bench_crc(void)
+{
+	static char log[1 << 20];
+	char impl[32] = "?", *line = NULL, *p, *e;
+	unsigned long long tab, ker;
+	FILE *f = fopen("/sys/module/vfio_mig/parameters/crc32c_impl", "r");
+	int n;
+
+	if (f) {
+		if (fscanf(f, "%31s", impl) != 1)
+			snprintf(impl, sizeof(impl), "?");
+		fclose(f);
+	}
+	printf("\n0. The engine's CRC32C (chosen at module load)\n");
+	printf("   crc32c_impl: %s\n", impl);
+	record("crc32c_impl", impl, 1, "chosen");
+	n = klogctl(3, log, sizeof(log) - 1);	/* SYSLOG_ACTION_READ_ALL */
+	if (n < 0) {
+		printf("   kernel log: unreadable (%s)\n", strerror(errno));
+		return;
+	}
+	log[n] = 0;
+	for (p = log; (p = strstr(p, "vfio_mig: crc32c: ")); p++)
+		line = p;
+	if (!line) {
+		printf("   kernel log: no crc32c line\n");
+		return;
+	}
+	e = strchr(line, '\n');
+	if (e)
+		*e = 0;
+	printf("   kernel log: %s\n", line);
+	if (sscanf(line, "vfio_mig: crc32c: table %llu MB/s, crc32c() %llu MB/s",
+		   &tab, &ker) == 2) {
+		record("crc32c_rate", "table", tab, "MB/s");
+		record("crc32c_rate", "crc32c", ker, "MB/s");
+		printf("   crc32c()/table: %.2f\n", tab ? (double)ker / tab : 0);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *dir = argc > 1 ? argv[1] : ".";
@@ -577,6 +623,7 @@ int main(int argc, char **argv)
 	fprintf(csv, "bench,case,value,unit\n");
 	fprintf(json, "[");
 	printf("vfio-mig benchmarks (figures, not pass/fail)\n");
+	bench_crc();
 	bench_throughput();
 	bench_resume_memory();
 	bench_downtime();
