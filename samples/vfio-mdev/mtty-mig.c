@@ -1274,10 +1274,20 @@ static ssize_t digest_show(struct device *dev, struct device_attribute *attr,
 			   char *buf)
 {
 	struct mttym_state *st = mig_to_state(dev_get_drvdata(dev));
+	u64 off, n;
 	u32 crc;
 
+	/*
+	 * A MiB at a time: an accelerated crc32c() may run each call with
+	 * preemption off (kernel_fpu_begin()), and memory may be 1 GiB.
+	 */
 	mutex_lock(&st->lock);
-	crc = ~vfio_mig_crc32c(~0U, st->mem, st->type->mem_size);
+	for (crc = ~0U, off = 0; off < st->type->mem_size; off += n) {
+		n = min_t(u64, SZ_1M, st->type->mem_size - off);
+		crc = vfio_mig_crc32c(crc, st->mem + off, n);
+		cond_resched();
+	}
+	crc = ~crc;
 	mutex_unlock(&st->lock);
 	return sysfs_emit(buf, "%08x\n", crc);
 }
