@@ -1164,59 +1164,55 @@ static ssize_t rx_store(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_WO(rx);
 
-static ssize_t mem_store(struct device *dev, struct device_attribute *attr,
-			 const char *buf, size_t len)
+/*
+ * mem "OFFSET LENGTH FIRST" and fill "OFFSET LENGTH SEED": the device
+ * writes a byte sequence, or mttym_fill_next()'s stream (8-byte words).
+ */
+static ssize_t mem_traffic(struct device *dev, const char *buf, size_t len,
+			   bool fill)
 {
 	struct mttym_state *st = mig_to_state(dev_get_drvdata(dev));
-	u64 off, n, end, i;
-	unsigned int first;
+	u64 off, n, end, v, i;
 	char c;
 	int ret = 0;
 
-	if (sscanf(buf, "%llu %llu %u %c", &off, &n, &first, &c) != 3 ||
-	    !n || first > 0xff || check_add_overflow(off, n, &end) ||
-	    end > st->type->mem_size)
+	if (sscanf(buf, "%llu %llu %llu %c", &off, &n, &v, &c) != 3 ||
+	    !n || check_add_overflow(off, n, &end) ||
+	    end > st->type->mem_size ||
+	    (fill ? !IS_ALIGNED(off | n, 8) : v > 0xff))
 		return -EINVAL;
 	mutex_lock(&st->lock);
 	if (st->quiesced) {
 		ret = -EBUSY;
+	} else if (fill) {
+		for (i = 0; i < n; i += 8) {
+			/* st->mem is page-aligned, off 8-aligned. */
+			*(__le64 *)(st->mem + off + i) =
+				cpu_to_le64(mttym_fill_next(&v));
+			if (!((i + 8) & (SZ_1M - 1)))
+				cond_resched();
+		}
 	} else {
 		for (i = 0; i < n; i++)
-			st->mem[off + i] = first + i;
-		vfio_mig_mem_dirty(&st->mig, off, n);
+			st->mem[off + i] = v + i;
 	}
+	if (!ret)
+		vfio_mig_mem_dirty(&st->mig, off, n);
 	mutex_unlock(&st->lock);
 	return ret ?: len;
+}
+
+static ssize_t mem_store(struct device *dev, struct device_attribute *attr,
+			 const char *buf, size_t len)
+{
+	return mem_traffic(dev, buf, len, false);
 }
 static DEVICE_ATTR_WO(mem);
 
 static ssize_t fill_store(struct device *dev, struct device_attribute *attr,
 			  const char *buf, size_t len)
 {
-	struct mttym_state *st = mig_to_state(dev_get_drvdata(dev));
-	u64 off, n, end, seed, i;
-	char c;
-	int ret = 0;
-
-	if (sscanf(buf, "%llu %llu %llu %c", &off, &n, &seed, &c) != 3 ||
-	    !n || !IS_ALIGNED(off | n, 8) || check_add_overflow(off, n, &end) ||
-	    end > st->type->mem_size)
-		return -EINVAL;
-	mutex_lock(&st->lock);
-	if (st->quiesced) {
-		ret = -EBUSY;
-	} else {
-		for (i = 0; i < n; i += 8) {
-			/* st->mem is page-aligned, off 8-aligned. */
-			*(__le64 *)(st->mem + off + i) =
-				cpu_to_le64(mttym_fill_next(&seed));
-			if (!((i + 8) & (SZ_1M - 1)))
-				cond_resched();
-		}
-		vfio_mig_mem_dirty(&st->mig, off, n);
-	}
-	mutex_unlock(&st->lock);
-	return ret ?: len;
+	return mem_traffic(dev, buf, len, true);
 }
 static DEVICE_ATTR_WO(fill);
 
