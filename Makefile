@@ -88,7 +88,7 @@ help:
 	@echo 'make stress       the randomized stress test alone: SECONDS=$(SECONDS), SEED= replays'
 	@echo 'make demo         boot the VM and live-migrate an mtty-mig device under load'
 	@echo 'make bench        benchmarks: the codec natively, then in the VM (BENCH_KVER=$(BENCH_KVER))'
-	@echo '                  the engine and stock QEMU $(QEMU_BENCH); build/bench/bench.{csv,json}'
+	@echo '                  the engine and stock QEMU $(QEMU_BENCH); build/bench/bench.{csv,json}, qemu.txt'
 	@echo 'make codec-bench  the engine'"'"'s stream codec timed natively against memcpy'
 	@echo 'make lint         checkpatch and sparse (C=2) over the kernel code'
 	@echo 'make test-scripts the host-side tests of the scripts (tools/testing/scripts)'
@@ -349,9 +349,11 @@ BENCH_JOB = rmmod mcount_mig mtty_mig && \
 	insmod samples/vfio-mdev/mtty-mig.ko mem_budget_mib=2560 && \
 	insmod samples/vfio-mdev/mcount-mig.ko && \
 	$(BUILD)/tools/vfio-mig-bench $(BUILD)/bench && \
-	tools/testing/qemu/bench_qemu.sh $(QEMU_HMP) $(QEMU_QBENCH) $$(cat $(BUILD)/bench/qemu-bin) \
-		| tee $(BUILD)/bench/qemu.txt
+	{ tools/testing/qemu/bench_qemu.sh $(QEMU_HMP) $(QEMU_QBENCH) $$(cat $(BUILD)/bench/qemu-bin); \
+	  echo $$? >$(BUILD)/bench/qemu.rc; } | tee $(BUILD)/bench/qemu.txt && \
+	exit $$(cat $(BUILD)/bench/qemu.rc)
 bench: $(CODEC_BENCH) host-deps
+	$(if $(filter command line,$(origin KDIR)),$(error make bench builds for BENCH_KVER=$(BENCH_KVER) itself; drop KDIR=))
 	-@$(CODEC_BENCH)
 	@$(MAKE) --no-print-directory all KVER=$(BENCH_KVER)
 	@mkdir -p $(BUILD)/bench

@@ -1139,24 +1139,46 @@ static const struct vfio_mig_ops mttym_mig_ops = {
  * nothing; dma needs an open device (ENODEV otherwise).
  */
 
+/*
+ * A traffic line: exactly @n decimal numbers, one space apart (leading and
+ * trailing white space, such as echo's newline, allowed).  kstrtou64()
+ * refuses a number that does not fit, where sscanf() would wrap it.
+ */
+static int traffic_parse(const char *buf, size_t len, u64 *v, unsigned int n)
+{
+	char line[96], *p, *tok;
+	unsigned int i;
+
+	if (len >= sizeof(line))
+		return -EINVAL;
+	memcpy(line, buf, len);
+	line[len] = 0;
+	p = strim(line);
+	for (i = 0; i < n; i++) {
+		tok = strsep(&p, " ");
+		if (!tok || kstrtou64(tok, 10, &v[i]))
+			return -EINVAL;
+	}
+	return p ? -EINVAL : 0;
+}
+
 static ssize_t rx_store(struct device *dev, struct device_attribute *attr,
 			const char *buf, size_t len)
 {
 	struct mttym_state *st = mig_to_state(dev_get_drvdata(dev));
-	unsigned int port, count, first, i;
-	char end;
+	u64 v[3];	/* port, count, first */
+	unsigned int i;
 	int ret = 0;
 
-	if (sscanf(buf, "%u %u %u %c", &port, &count, &first, &end) != 3 ||
-	    port >= st->type->nr_ports || !count ||
-	    count > MTTYM_FIFO_SIZE || first > 0xff)
+	if (traffic_parse(buf, len, v, 3) || v[0] >= st->type->nr_ports ||
+	    !v[1] || v[1] > MTTYM_FIFO_SIZE || v[2] > 0xff)
 		return -EINVAL;
 	mutex_lock(&st->lock);
 	if (st->quiesced) {
 		ret = -EBUSY;
 	} else {
-		for (i = 0; i < count; i++)
-			uart_rx_push(&st->uart[port], first + i);
+		for (i = 0; i < v[1]; i++)
+			uart_rx_push(&st->uart[v[0]], v[2] + i);
 		mttym_update_irq(st);
 	}
 	mutex_unlock(&st->lock);
@@ -1172,12 +1194,15 @@ static ssize_t mem_traffic(struct device *dev, const char *buf, size_t len,
 			   bool fill)
 {
 	struct mttym_state *st = mig_to_state(dev_get_drvdata(dev));
-	u64 off, n, end, v, i;
-	char c;
+	u64 arg[3], off, n, end, v, i;
 	int ret = 0;
 
-	if (sscanf(buf, "%llu %llu %llu %c", &off, &n, &v, &c) != 3 ||
-	    !n || check_add_overflow(off, n, &end) ||
+	if (traffic_parse(buf, len, arg, 3))
+		return -EINVAL;
+	off = arg[0];
+	n = arg[1];
+	v = arg[2];
+	if (!n || check_add_overflow(off, n, &end) ||
 	    end > st->type->mem_size ||
 	    (fill ? !IS_ALIGNED(off | n, 8) : v > 0xff))
 		return -EINVAL;
@@ -1193,8 +1218,11 @@ static ssize_t mem_traffic(struct device *dev, const char *buf, size_t len,
 				cond_resched();
 		}
 	} else {
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
 			st->mem[off + i] = v + i;
+			if (!((i + 1) & (SZ_1M - 1)))
+				cond_resched();
+		}
 	}
 	if (!ret)
 		vfio_mig_mem_dirty(&st->mig, off, n);
@@ -1253,11 +1281,13 @@ static ssize_t dma_store(struct device *dev, struct device_attribute *attr,
 			 const char *buf, size_t len)
 {
 	struct mttym_dma_work w = { .st = mig_to_state(dev_get_drvdata(dev)) };
-	char c;
+	u64 v[3];	/* offset, IOVA, length */
 
-	if (sscanf(buf, "%llu %llu %llu %c", &w.src, &w.dst, &w.len, &c) != 3 ||
-	    !w.len)
+	if (traffic_parse(buf, len, v, 3) || !v[2])
 		return -EINVAL;
+	w.src = v[0];
+	w.dst = v[1];
+	w.len = v[2];
 	INIT_WORK_ONSTACK(&w.work, mttym_dma_work_fn);
 	queue_work(system_unbound_wq, &w.work);
 	flush_work(&w.work);

@@ -27,6 +27,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <linux/vfio.h>
@@ -285,7 +286,13 @@ static long kernel_kib(void)
  * reads its memory.current: every page charged, user pages included
  * (none are made while measuring), in steps of the per-CPU charge batch.
  */
-#define MEMCG "/sys/fs/cgroup/vfio-mig-bench"
+#define CGROOT		"/sys/fs/cgroup"
+#define CGROUP2_MAGIC	0x63677270	/* CGROUP2_SUPER_MAGIC */
+#define SYSFS_MAGIC_	0x62656572	/* SYSFS_MAGIC: nothing mounted */
+
+static char memcg[128];		/* ours, while we are in it */
+static char memcg_home[640];	/* where we came from */
+static const char *memcg_why = "";
 
 static int put_file(const char *path, const char *s)
 {
@@ -297,37 +304,87 @@ static int put_file(const char *path, const char *s)
 	return ok ? 0 : -1;
 }
 
-static int memcg_enter(void)
-{
-	char pid[24];
-
-	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) &&
-	    mount("cgroup2", "/sys/fs/cgroup", "cgroup2", 0, NULL))
-		return -1;
-	if (mkdir(MEMCG, 0755) && errno != EEXIST)
-		return -1;
-	put_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory");
-	snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	if (access(MEMCG "/memory.current", R_OK) ||
-	    put_file(MEMCG "/cgroup.procs", pid))
-		return -1;
-	return 0;
-}
-
 static void memcg_leave(void)
 {
 	char pid[24];
 
+	if (!memcg[0])
+		return;
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	put_file("/sys/fs/cgroup/cgroup.procs", pid);
-	rmdir(MEMCG);
+	put_file(memcg_home, pid);
+	rmdir(memcg);
+	memcg[0] = 0;
+}
+
+/*
+ * Into a cgroup of our own under a cgroup2 hierarchy: the one mounted at
+ * /sys/fs/cgroup, or one mounted there if nothing is (the test VM).  Not
+ * on a v1 or hybrid layout.  memcg_leave() (also at exit) moves back.
+ */
+static int memcg_enter(void)
+{
+	char line[512], pid[24], path[sizeof(memcg) + 32];
+	struct statfs fs;
+	FILE *f;
+
+	if (statfs(CGROOT, &fs)) {
+		memcg_why = "no " CGROOT;
+		return -1;
+	}
+	if (fs.f_type == SYSFS_MAGIC_ &&
+	    mount("cgroup2", CGROOT, "cgroup2", 0, NULL)) {
+		memcg_why = "cannot mount cgroup2";
+		return -1;
+	} else if (fs.f_type != SYSFS_MAGIC_ && fs.f_type != CGROUP2_MAGIC) {
+		memcg_why = CGROOT " is not cgroup2 (v1 or hybrid)";
+		return -1;
+	}
+	snprintf(memcg_home, sizeof(memcg_home), CGROOT "/cgroup.procs");
+	f = fopen("/proc/self/cgroup", "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = 0;
+			snprintf(memcg_home, sizeof(memcg_home), CGROOT "%s/cgroup.procs",
+				 strcmp(line + 3, "/") ? line + 3 : "");
+		}
+	}
+	if (f)
+		fclose(f);
+	/* Our cgroup hangs off the root, where +memory can be enabled. */
+	put_file(CGROOT "/cgroup.subtree_control", "+memory");
+	snprintf(memcg, sizeof(memcg), CGROOT "/vfio-mig-bench.%d", (int)getpid());
+	if (mkdir(memcg, 0755)) {
+		memcg_why = "cannot make a cgroup";
+		memcg[0] = 0;
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/memory.current", memcg);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	if (access(path, R_OK)) {
+		memcg_why = "no memory controller";
+		rmdir(memcg);
+		memcg[0] = 0;
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/cgroup.procs", memcg);
+	if (put_file(path, pid)) {
+		memcg_why = "cannot join the cgroup";
+		rmdir(memcg);
+		memcg[0] = 0;
+		return -1;
+	}
+	atexit(memcg_leave);
+	return 0;
 }
 
 static long memcg_kib(void)
 {
-	FILE *f = fopen(MEMCG "/memory.current", "r");
+	char path[sizeof(memcg) + 16];
 	long long v = -1024;
+	FILE *f;
 
+	snprintf(path, sizeof(path), "%s/memory.current", memcg);
+	f = fopen(path, "r");
 	if (f) {
 		if (fscanf(f, "%lld", &v) != 1)
 			v = -1024;
@@ -375,7 +432,7 @@ static void bench_resume_memory(void)
 	       "    of three resumes)\n");
 	printf("   %-8s %14s %14s %14s\n", "memory", "memcg KiB", "vmalloc+slab", "of the device");
 	if (!cg)
-		printf("   (no memory cgroup: %s)\n", strerror(errno));
+		printf("   (no memory cgroup: %s)\n", memcg_why);
 	else
 		printf("   (the meter's check: a full 1 MiB pipe shows %ld KiB)\n",
 		       memcg_pipe_kib());

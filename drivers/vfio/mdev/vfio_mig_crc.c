@@ -84,8 +84,10 @@ static u32 crc_table_copy(u32 crc, void *dst, const void *src, size_t len)
 		crc = crc_step8(crc, v);
 	}
 	while (len--) {
-		*d++ = *s;
-		crc = crc_tab[0][(crc ^ *s++) & 0xff] ^ crc >> 8;
+		u8 b = *s++;	/* read once: @src may be mapped by the user */
+
+		*d++ = b;
+		crc = crc_tab[0][(crc ^ b) & 0xff] ^ crc >> 8;
 	}
 	return crc;
 }
@@ -205,6 +207,7 @@ int vfio_mig_crc_init(void)
 	u64 rate[ARRAY_SIZE(crc_impls)];
 	u32 crc[ARRAY_SIZE(crc_impls)];
 	unsigned int i, pick = 0, last = ARRAY_SIZE(crc_impls) - 1;
+	bool copy_bad = false;
 	u8 *buf;
 
 	if (!vfio_mig_crc_choose(impl_param)) {
@@ -220,7 +223,7 @@ int vfio_mig_crc_init(void)
 		pr_info("crc32c: table (this kernel has no crc32c() library)\n");
 		return vfio_mig_crc_choose("table");
 	}
-	buf = vmalloc(CAL_BYTES);
+	buf = vmalloc(2 * CAL_BYTES);
 	if (!buf)
 		return vfio_mig_crc_choose("table");	/* no measuring */
 	get_random_bytes(buf, CAL_BYTES);
@@ -229,10 +232,19 @@ int vfio_mig_crc_init(void)
 		if (rate[i] > rate[pick])
 			pick = i;
 	}
+	/* The copying forms, which the resume uses, must agree too. */
+	for (i = 0; i < ARRAY_SIZE(crc_impls); i++) {
+		memset(buf + CAL_BYTES, 0, CAL_BYTES);
+		if (crc_impls[i].copy(~0U, buf + CAL_BYTES, buf, CAL_BYTES) !=
+		    crc_impls[i].fn(~0U, buf, CAL_BYTES) ||
+		    memcmp(buf + CAL_BYTES, buf, CAL_BYTES))
+			copy_bad = true;
+	}
 	vfree(buf);
-	if (crc[0] != crc[last]) {
-		pr_err("crc32c: table %08x, crc32c() %08x over the same bytes\n",
-		       crc[0], crc[last]);
+	if (crc[0] != crc[last] || copy_bad) {
+		pr_err("crc32c: table %08x, crc32c() %08x over the same bytes%s\n",
+		       crc[0], crc[last],
+		       copy_bad ? "; a copying form differs" : "");
 		return -EIO;
 	}
 	vfio_mig_crc_choose(crc_impls[pick].name);

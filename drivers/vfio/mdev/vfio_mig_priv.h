@@ -266,11 +266,13 @@ int vfio_mig_data_caps(struct vfio_mig_core *core, u32 type, u32 subtype,
 int vfio_mig_data_mmap(struct vfio_mig_core *core, u64 off,
 		       struct vm_area_struct *vma);
 
+/* vfio_mig_crc.c */
+int vfio_mig_crc_choose(const char *name);
+u32 vfio_mig_crc32c_copy(u32 crc, void *dst, const void *src, size_t len);
+int vfio_mig_crc_init(void);
+
 /* vfio_mig_stream.c */
 u32 vfio_mig_crc(const struct vfio_mig_record_hdr *h, const void *p, u32 len);
-u32 vfio_mig_crc32c_copy(u32 crc, void *dst, const void *src, size_t len);
-int vfio_mig_crc_choose(const char *name);
-int vfio_mig_crc_init(void);
 int vfio_mig_state_size(struct vfio_mig_core *core, size_t *size);
 int vfio_mig_state_save(struct vfio_mig_core *core, u8 *buf, size_t size,
 			u32 seq);

@@ -12,11 +12,11 @@
  * session's buffers and parsed incrementally.  Each record header is
  * checked as soon as its 16 bytes are in (type allowed at this point,
  * length bound, sequence number), each payload when complete (its CRC32C,
- * summed in the same pass that copied it in, then its content: magic,
- * version and identity, page offset, or the driver's check).  A checked
- * device-memory page goes straight into the quiesced device; the driver's
- * records are staged, for the session to apply once the stream is
- * complete and valid.
+ * summed as it was copied in, in the same pass with the table code, then
+ * its content: magic, version and identity, page offset, or the driver's
+ * check).  A checked device-memory page goes straight into the quiesced
+ * device; the driver's records are staged, for the session to apply once
+ * the stream is complete and valid.
  *
  * Copyright (c) 2026 The vfio-mig authors
  *
@@ -485,7 +485,7 @@ static int feed(struct vfio_mig_core *core, const u8 *src, u64 n)
 				return ret;
 		} else {
 			take = min_t(u64, n, r->len - r->have);
-			/* Copied and summed in one pass (csum_and_copy). */
+			/* Copied and summed (one pass with the table code). */
 			r->crc = vfio_mig_crc32c_copy(r->crc, r->payload + r->have,
 						      src, take);
 			r->have += take;

@@ -123,6 +123,11 @@ static void test_bad(struct vdev *v)
 		{ "fill", "18446744073709551608 16 1", "an offset that wraps" },
 		{ "fill", "0 0 1", "zero length" },
 		{ "fill", "0 8 1 x", "trailing garbage" },
+		{ "fill", "18446744073709551616 8 1", "an offset past 2^64 (not wrapped to 0)" },
+		{ "mem", "0 18446744073709551617 1", "a length past 2^64" },
+		{ "mem", "0 1 -1", "a negative byte" },
+		{ "rx", "4294967296 1 1", "a port past 2^32 (not wrapped to 0)" },
+		{ "dma", "0 4294967296 18446744073709551632", "a length past 2^64" },
 		{ "dma", "0 4294967296 0", "a zero-length DMA" },
 		{ "dma", "x", "not a number" },
 	};

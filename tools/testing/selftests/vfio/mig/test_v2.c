@@ -59,6 +59,12 @@ static void test_flags(void)
 
 #define PRE_COPY_PARAM "/sys/module/vfio_mig/parameters/v2_pre_copy"
 
+/* Should a check end this program early, the next ones still get PRE_COPY. */
+static void pre_copy_restore(void)
+{
+	sysfs_write(PRE_COPY_PARAM, "1");
+}
+
 /* v2_pre_copy=0: devices registered from then on offer no PRE_COPY. */
 static void test_no_pre_copy(void)
 {
@@ -72,6 +78,7 @@ static void test_no_pre_copy(void)
 		return;
 	}
 	vdev_create_open(&v, MDEV_TYPE_1P);
+	atexit(pre_copy_restore);
 	t_ok(sysfs_write(PRE_COPY_PARAM, "0") == 0, "v2_pre_copy: 0 written");
 	vdev_create_open(&w, MDEV_TYPE_1P);
 	ret = v2_feature(&w, VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIGRATION,
