@@ -57,7 +57,7 @@ apt_cache() { "$here/apt-suite" "$suite" apt-cache "$@"; }
 versions() { suite_versions "$suite" "$@"; }
 
 # has PKG VERSION
-has() { versions "$1" | grep -qxF "$1 $2"; }
+has() { versions "$1" | grep -xF "$1 $2" >/dev/null; }
 
 # packages REL VER: the packages to unpack for that kernel, or nothing when
 # the suite lacks a part.  The image comes unsigned, in one package (up to

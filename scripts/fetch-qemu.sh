@@ -134,7 +134,7 @@ if $fetch; then
 		[ -e "$new/root/$d" ] || [ ! -d "/$d" ] || ln -s "/$d" "$new/root/$d"
 	done
 	# It links against bookworm libraries the installed QEMU 7.2 pulls in.
-	if ldd "$new/root/usr/bin/qemu-system-x86_64" | grep -q 'not found'; then
+	if ldd "$new/root/usr/bin/qemu-system-x86_64" | grep 'not found' >/dev/null; then
 		ldd "$new/root/usr/bin/qemu-system-x86_64" | grep 'not found' >&2
 		die "QEMU $version misses libraries (install qemu-system-x86)"
 	fi
