@@ -726,15 +726,18 @@ static void bench_transitions(void)
 
 /*
  * The CRC32C the engine chose at load (crc32c_impl) and the rates it
- * measured, from its kernel log line ("crc32c: table N MB/s, crc32c() N
- * MB/s (DRIVER): using X", or why there was no choice).
+ * measured, from its kernel log line ("crc32c: table N MB/s, crc32c N
+ * MB/s (DRIVER), x86 N MB/s: using X", each implementation the machine
+ * has, or why there was no choice).
  */
 static void bench_crc(void)
 {
+	static const char *const names[] = { "table", "crc32c", "x86" };
 	static char log[1 << 20];
-	char impl[32] = "?", *line = NULL, *p, *e;
-	unsigned long long tab, ker;
+	char impl[32] = "?", key[16], *line = NULL, *p, *e;
+	unsigned long long rate[3] = { 0 };
 	FILE *f = fopen("/sys/module/vfio_mig/parameters/crc32c_impl", "r");
+	unsigned int i;
 	int n;
 
 	if (f) {
@@ -761,12 +764,17 @@ static void bench_crc(void)
 	if (e)
 		*e = 0;
 	printf("   kernel log: %s\n", line);
-	if (sscanf(line, "vfio_mig: crc32c: table %llu MB/s, crc32c() %llu MB/s",
-		   &tab, &ker) == 2) {
-		record("crc32c_rate", "table", tab, "MB/s");
-		record("crc32c_rate", "crc32c", ker, "MB/s");
-		printf("   crc32c()/table: %.2f\n", tab ? (double)ker / tab : 0);
+	for (i = 0; i < 3; i++) {
+		snprintf(key, sizeof(key), "%s %s ", i ? "," : ":", names[i]);
+		p = strstr(line, key);
+		if (!p || sscanf(p + strlen(key), "%llu MB/s", &rate[i]) != 1)
+			continue;
+		record("crc32c_rate", names[i], rate[i], "MB/s");
 	}
+	for (i = 1; i < 3; i++)
+		if (rate[0] && rate[i])
+			printf("   %s/table: %.2f\n", names[i],
+			       (double)rate[i] / rate[0]);
 }
 
 int main(int argc, char **argv)

@@ -37,6 +37,9 @@
 /* The shim's kernel has libcrc32c (its crc32c() is shim.c's) and no
  * IOMMUFD: an option is enabled when it is defined to 1 here. */
 #define CONFIG_LIBCRC32C	1
+#ifdef __x86_64__
+#define CONFIG_X86_64		1	/* the engine's crc32-instruction code */
+#endif
 #define SHIM_ARG_1		0,
 #define shim_second(ignored, val, ...)	val
 #define shim_defined3(junk_or_0comma)	shim_second(junk_or_0comma 1, 0, 0)
