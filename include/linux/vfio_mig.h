@@ -50,6 +50,7 @@
 struct vfio_mig_device;
 struct vfio_mig_core;
 struct vfio_mig_stream;
+struct vfio_mig_copy;
 struct vfio_info_cap;
 struct vm_area_struct;
 
@@ -121,9 +122,14 @@ struct vfio_mig_region {
  *	every index, count and value); 0 or -EINVAL.  Nothing is applied.
  * @load_record: apply one record that passed @check_record; cannot fail
  * @reset: return the device to its power-on state
- * @mem_read: copy device memory out (optional: devices without memory
- *	leave @mem_read, @mem_write and mem_size unset)
- * @mem_write: copy device memory in
+ * @mem_read: copy the @len bytes of device memory at @off into @buf
+ *	(optional: devices without memory leave @mem_read, @mem_write and
+ *	mem_size unset).  The bytes move with vfio_mig_copy(@c, ...), never
+ *	memcpy(): the engine sums them in the pass that copies them.  Call it
+ *	once, or in order for the pieces of memory that is not contiguous.
+ * @mem_write: copy @len bytes of @buf into device memory at @off, with
+ *	vfio_mig_copy(@c, ...) the same way (@off and @len need not be
+ *	page-aligned)
  * @open: optional, called by vfio_mig_open_device() after the engine
  *	opened; may fail with -errno
  * @close: optional, called by vfio_mig_close_device() once every
@@ -149,9 +155,9 @@ struct vfio_mig_ops {
 			    const void *p, u32 len);
 	void (*reset)(struct vfio_mig_device *mig);
 	void (*mem_read)(struct vfio_mig_device *mig, u64 off, void *buf,
-			 size_t len);
+			 size_t len, struct vfio_mig_copy *c);
 	void (*mem_write)(struct vfio_mig_device *mig, u64 off,
-			  const void *buf, size_t len);
+			  const void *buf, size_t len, struct vfio_mig_copy *c);
 	int (*open)(struct vfio_mig_device *mig);
 	void (*close)(struct vfio_mig_device *mig);
 	long (*ioctl)(struct vfio_mig_device *mig, unsigned int cmd,
@@ -235,6 +241,8 @@ int vfio_mig_emit(struct vfio_mig_stream *s, u32 type, const void *p,
 		  u32 len);
 void vfio_mig_mem_dirty(struct vfio_mig_device *mig, u64 off, u64 len);
 u32 vfio_mig_crc32c(u32 crc, const void *p, size_t len);
+void vfio_mig_copy(struct vfio_mig_copy *c, void *dst, const void *src,
+		   size_t len);
 void vfio_mig_log_dirty(struct vfio_mig_device *mig, u64 iova, u64 len);
 void vfio_mig_msi_signal(struct vfio_mig_device *mig);
 long vfio_mig_irq_info(void __user *arg, bool intx);

@@ -961,23 +961,25 @@ static void mttym_mig_reset(struct vfio_mig_device *mig)
 	mutex_unlock(&st->lock);
 }
 
+/* Device memory for the engine's stream, copied with its copier. */
 static void mttym_mem_copy_out(struct vfio_mig_device *mig, u64 off,
-			       void *buf, size_t len)
+			       void *buf, size_t len, struct vfio_mig_copy *c)
 {
 	struct mttym_state *st = mig_to_state(mig);
 
 	mutex_lock(&st->lock);
-	memcpy(buf, st->mem + off, len);
+	vfio_mig_copy(c, buf, st->mem + off, len);
 	mutex_unlock(&st->lock);
 }
 
 static void mttym_mem_copy_in(struct vfio_mig_device *mig, u64 off,
-			      const void *buf, size_t len)
+			      const void *buf, size_t len,
+			      struct vfio_mig_copy *c)
 {
 	struct mttym_state *st = mig_to_state(mig);
 
 	mutex_lock(&st->lock);
-	memcpy(st->mem + off, buf, len);
+	vfio_mig_copy(c, st->mem + off, buf, len);
 	mutex_unlock(&st->lock);
 }
 

@@ -52,6 +52,15 @@ struct vfio_mig_stream {
 	int err;
 };
 
+/*
+ * The copier handed to ops->mem_read and ops->mem_write: vfio_mig_copy()
+ * moves the bytes and sums them into @crc in one pass.
+ */
+struct vfio_mig_copy {
+	u32 crc;		/* raw CRC32C so far */
+	size_t done;		/* bytes moved */
+};
+
 /* A save session: from its start to its end. */
 struct vfio_mig_save {
 	bool header_sent;
@@ -85,6 +94,7 @@ struct vfio_mig_resume {
 	u32 len;
 	u32 have;
 	u32 crc;		/* raw CRC32C of the record so far */
+	u64 page_off;		/* a MEM_PAGE record's offset, once checked */
 	u8 *payload;		/* kvmalloc, max_payload bytes */
 	u32 max_payload;
 	u32 seq;		/* seq the next record must carry */
@@ -273,6 +283,7 @@ int vfio_mig_crc_init(void);
 
 /* vfio_mig_stream.c */
 u32 vfio_mig_crc(const struct vfio_mig_record_hdr *h, const void *p, u32 len);
+size_t vfio_mig_identity(struct vfio_mig_core *core, u8 *buf);
 int vfio_mig_state_size(struct vfio_mig_core *core, size_t *size);
 int vfio_mig_state_save(struct vfio_mig_core *core, u8 *buf, size_t size,
 			u32 seq);

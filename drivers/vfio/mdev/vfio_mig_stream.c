@@ -8,15 +8,21 @@
  * device is stopped the driver's state records and END, which were
  * serialised at the stop (vfio_mig_state_save()).
  *
- * Parser: bytes a front-end hands over are copied into the resume
- * session's buffers and parsed incrementally.  Each record header is
- * checked as soon as its 16 bytes are in (type allowed at this point,
- * length bound, sequence number), each payload when complete (its CRC32C,
- * summed as it was copied in, in the same pass with the table code, then
- * its content: magic, version and identity, page offset, or the driver's
- * check).  A checked device-memory page goes straight into the quiesced
- * device; the driver's records are staged, for the session to apply once
- * the stream is complete and valid.
+ * Parser: bytes a front-end hands over are parsed incrementally, each
+ * read once.  Each record header is checked as soon as its 16 bytes are in
+ * (type allowed at this point, length bound, sequence number).  A
+ * device-memory page goes straight into the quiesced device as its bytes
+ * arrive, once the offset in front of it was checked; the record's CRC32C
+ * is summed in the same pass and checked at its end.  Other payloads are
+ * copied into the session's buffer, summed in the same pass, and checked
+ * when complete (the CRC, then the content: magic, version and identity,
+ * or the driver's check); the driver's records are staged, for the
+ * session to apply once the stream is complete and valid.  A refused
+ * stream may leave pages in the device: the session then ends with the
+ * device reset (vfio_mig_resume_fail()).
+ *
+ * Device memory moves in and out through the driver's mem_read and
+ * mem_write, which copy with vfio_mig_copy(): summed in the same pass.
  *
  * Copyright (c) 2026 The vfio-mig authors
  *
@@ -93,7 +99,26 @@ int vfio_mig_emit(struct vfio_mig_stream *s, u32 type, const void *p,
 }
 EXPORT_SYMBOL_GPL(vfio_mig_emit);
 
-static size_t identity_get(struct vfio_mig_core *core, u8 *buf)
+/**
+ * vfio_mig_copy() - move device memory for the engine
+ * @c: the copier the engine passed to ops->mem_read or ops->mem_write
+ * @dst: where to
+ * @src: from where; each byte is read once
+ * @len: bytes to move
+ *
+ * The only way a driver's mem_read and mem_write may move bytes: the
+ * engine sums them in the same pass (the stream's CRC32C).  Calls for the
+ * pieces of one mem_read or mem_write come in the order of the bytes.
+ */
+void vfio_mig_copy(struct vfio_mig_copy *c, void *dst, const void *src,
+		   size_t len)
+{
+	c->crc = vfio_mig_crc32c_copy(c->crc, dst, src, len);
+	c->done += len;
+}
+EXPORT_SYMBOL_GPL(vfio_mig_copy);
+
+size_t vfio_mig_identity(struct vfio_mig_core *core, u8 *buf)
 {
 	size_t n = core->cfg.ops->identity(core->mig, buf, VFIO_MIG_MAX_IDENTITY);
 
@@ -105,7 +130,7 @@ static size_t header_rec_size(struct vfio_mig_core *core)
 	u8 id[VFIO_MIG_MAX_IDENTITY];
 
 	return VFIO_MIG_REC_HDR + sizeof(struct vfio_mig_stream_header) +
-	       identity_get(core, id);
+	       vfio_mig_identity(core, id);
 }
 
 /* Size of the stop-time state (driver records and END), measured. */
@@ -141,10 +166,13 @@ int vfio_mig_state_save(struct vfio_mig_core *core, u8 *buf, size_t size,
 	return ret;
 }
 
-/* The longest record payload a resume session of this device takes. */
+/*
+ * The longest payload a resume session of this device keeps in its
+ * buffer: a page record's offset only, its page goes into the device.
+ */
 u32 vfio_mig_max_payload(const struct vfio_mig_core *core)
 {
-	u32 max = max_t(u32, VFIO_MIG_PAGE_REC - VFIO_MIG_REC_HDR,
+	u32 max = max_t(u32, sizeof(struct vfio_mig_mem_page),
 			sizeof(struct vfio_mig_stream_header) +
 			VFIO_MIG_MAX_IDENTITY);
 
@@ -209,7 +237,7 @@ static size_t put_header_rec(struct vfio_mig_core *core, u8 *dst)
 		.minor = cpu_to_le16(VFIO_MIG_STREAM_MINOR),
 	};
 	u8 *id = dst + VFIO_MIG_REC_HDR + sizeof(sh);
-	size_t idlen = identity_get(core, id);
+	size_t idlen = vfio_mig_identity(core, id);
 
 	sh.identity_len = cpu_to_le32(idlen);
 	memcpy(dst + VFIO_MIG_REC_HDR, &sh, sizeof(sh));
@@ -218,18 +246,31 @@ static size_t put_header_rec(struct vfio_mig_core *core, u8 *dst)
 	return VFIO_MIG_REC_HDR + sizeof(sh) + idlen;
 }
 
+/*
+ * A page record: the header's fields and the offset are summed first, the
+ * page in the pass that the driver's mem_read copies it with.
+ */
 static size_t put_mem_page(struct vfio_mig_core *core, u8 *dst, u64 page)
 {
+	const size_t data = VFIO_MIG_PAGE_REC - VFIO_MIG_STREAM_PAGE_SIZE;
+	struct vfio_mig_record_hdr h = {
+		.type = cpu_to_le32(VFIO_MIG_REC_MEM_PAGE),
+		.length = cpu_to_le32(VFIO_MIG_PAGE_REC - VFIO_MIG_REC_HDR),
+		.seq = cpu_to_le32(core->save->seq++),
+	};
 	struct vfio_mig_mem_page mp = {
 		.offset = cpu_to_le64(page << PAGE_SHIFT),
 	};
+	struct vfio_mig_copy c = { };
 
+	c.crc = vfio_mig_crc32c(crc_of_hdr(&h), &mp, sizeof(mp));
+	core->cfg.ops->mem_read(core->mig, page << PAGE_SHIFT, dst + data,
+				VFIO_MIG_STREAM_PAGE_SIZE, &c);
+	/* A driver that copied otherwise sends a record no one accepts. */
+	WARN_ON_ONCE(c.done != VFIO_MIG_STREAM_PAGE_SIZE);
+	h.crc = cpu_to_le32(~c.crc);
+	memcpy(dst, &h, sizeof(h));
 	memcpy(dst + VFIO_MIG_REC_HDR, &mp, sizeof(mp));
-	core->cfg.ops->mem_read(core->mig, page << PAGE_SHIFT,
-			       dst + VFIO_MIG_REC_HDR + sizeof(mp),
-			       VFIO_MIG_STREAM_PAGE_SIZE);
-	rec_seal(dst, VFIO_MIG_REC_MEM_PAGE, core->save->seq++,
-		 sizeof(mp) + VFIO_MIG_STREAM_PAGE_SIZE);
 	return VFIO_MIG_PAGE_REC;
 }
 
@@ -365,7 +406,7 @@ static int accept_header(struct vfio_mig_core *core,
 {
 	const struct vfio_mig_stream_header *sh = (const void *)r->payload;
 	u8 id[VFIO_MIG_MAX_IDENTITY];
-	size_t idlen = identity_get(core, id);
+	size_t idlen = vfio_mig_identity(core, id);
 
 	if (le64_to_cpu(sh->magic) != VFIO_MIG_STREAM_MAGIC ||
 	    le16_to_cpu(sh->major) != VFIO_MIG_STREAM_MAJOR ||
@@ -378,8 +419,9 @@ static int accept_header(struct vfio_mig_core *core,
 	return 0;
 }
 
-static int accept_page(struct vfio_mig_core *core,
-		       struct vfio_mig_resume *r)
+/* A page record's offset is in: where its page will go. */
+static int check_page_offset(struct vfio_mig_core *core,
+			     struct vfio_mig_resume *r)
 {
 	const struct vfio_mig_mem_page *mp = (const void *)r->payload;
 	u64 off = le64_to_cpu(mp->offset);
@@ -387,13 +429,31 @@ static int accept_page(struct vfio_mig_core *core,
 	if (off & (VFIO_MIG_STREAM_PAGE_SIZE - 1) ||
 	    off >= core->cfg.mem_size)
 		return -EINVAL;
-	/*
-	 * Into the quiesced device: the last copy of a page counts, and a
-	 * refused stream ends with the device reset (vfio_mig_resume_fail()).
-	 */
-	core->cfg.ops->mem_write(core->mig, off, mp + 1,
-				 VFIO_MIG_STREAM_PAGE_SIZE);
-	if (!test_and_set_bit(off >> PAGE_SHIFT, r->received))
+	r->page_off = off;
+	return 0;
+}
+
+/*
+ * The next @n bytes of a page, into the quiesced device as they come,
+ * summed in the same pass: the last copy of a page counts, and a refused
+ * stream ends with the device reset (vfio_mig_resume_fail()).
+ */
+static void feed_page(struct vfio_mig_core *core, struct vfio_mig_resume *r,
+		      const u8 *src, u32 n)
+{
+	struct vfio_mig_copy c = { .crc = r->crc };
+	u64 at = r->page_off + r->have - sizeof(struct vfio_mig_mem_page);
+
+	core->cfg.ops->mem_write(core->mig, at, src, n, &c);
+	WARN_ON_ONCE(c.done != n);
+	r->crc = c.crc;
+}
+
+/* A page record passed its CRC: its page counts as received. */
+static int accept_page(struct vfio_mig_core *core,
+		       struct vfio_mig_resume *r)
+{
+	if (!test_and_set_bit(r->page_off >> PAGE_SHIFT, r->received))
 		r->npages++;
 	return 0;
 }
@@ -484,13 +544,27 @@ static int feed(struct vfio_mig_core *core, const u8 *src, u64 n)
 			if (ret)
 				return ret;
 		} else {
+			const u32 mp = sizeof(struct vfio_mig_mem_page);
+			bool page = r->type == VFIO_MIG_REC_MEM_PAGE;
+
 			take = min_t(u64, n, r->len - r->have);
-			/* Copied and summed (one pass with the table code). */
-			r->crc = vfio_mig_crc32c_copy(r->crc, r->payload + r->have,
-						      src, take);
+			if (page && r->have >= mp) {
+				feed_page(core, r, src, take);
+			} else {
+				if (page)	/* the offset, kept */
+					take = min_t(u64, take, mp - r->have);
+				r->crc = vfio_mig_crc32c_copy(r->crc,
+							      r->payload + r->have,
+							      src, take);
+			}
 			r->have += take;
 			src += take;
 			n -= take;
+			if (page && r->have == mp) {
+				ret = check_page_offset(core, r);
+				if (ret)
+					return ret;
+			}
 		}
 		if (r->in_payload && r->have == r->len) {
 			ret = accept_record(core, r);
