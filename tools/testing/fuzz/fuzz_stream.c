@@ -6,8 +6,11 @@
  * Input: a configuration byte (which fake device), a flags byte, two
  * bytes of chunk size, then the stream.  Flags bit 0 reseals every record
  * header's CRC before feeding, so mutations of record contents get past
- * the CRC to the checks behind it.  The stream is fed in chunks of the
- * given size (1 to 65536 bytes); then RESUME_COMPLETED is asked for.
+ * the CRC to the checks behind it; bits 1-2 choose the engine's CRC32C
+ * implementation (0 and 3 the table code, 1 crc32c(), 2 the x86 code
+ * where the CPU has it), whose copying forms the parser's paths use.  The
+ * stream is fed in chunks of the given size (1 to 65536 bytes); then
+ * RESUME_COMPLETED is asked for.
  *
  * The corpus starts from streams saved from real mtty-mig devices
  * (configurations 0 and 1); with VFIO_MIG_FUZZ_SEEDS=DIR set, the target
@@ -147,6 +150,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static const char *const crc_impls[] = { "table", "crc32c", "x86",
+						 "table" };
 	struct fake_dev *d, *again;
 	unsigned int config;
 	size_t chunk, len;
@@ -155,6 +160,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 4)
 		return 0;
 	config = data[0] % FAKE_CONFIGS;
+	if (vfio_mig_crc_choose(crc_impls[data[1] >> 1 & 3]))
+		vfio_mig_crc_choose("table");	/* no SSE4.2 here */
 	chunk = 1 + (data[2] | data[3] << 8);
 	len = size - 4;
 	p = malloc(len ?: 1);
