@@ -59,6 +59,7 @@ struct vfio_mig_stream {
 struct vfio_mig_copy {
 	u32 crc;		/* raw CRC32C so far */
 	size_t done;		/* bytes moved */
+	bool to_device;		/* a mem_write: prefetch the destination */
 };
 
 /* A save session: from its start to its end. */
@@ -278,7 +279,8 @@ int vfio_mig_data_mmap(struct vfio_mig_core *core, u64 off,
 
 /* vfio_mig_crc.c */
 int vfio_mig_crc_choose(const char *name);
-u32 vfio_mig_crc32c_copy(u32 crc, void *dst, const void *src, size_t len);
+u32 vfio_mig_crc32c_copy(u32 crc, void *dst, const void *src, size_t len,
+			 bool to_far);
 int vfio_mig_crc_init(void);
 
 /* vfio_mig_stream.c */

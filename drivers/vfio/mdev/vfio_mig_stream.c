@@ -113,7 +113,7 @@ EXPORT_SYMBOL_GPL(vfio_mig_emit);
 void vfio_mig_copy(struct vfio_mig_copy *c, void *dst, const void *src,
 		   size_t len)
 {
-	c->crc = vfio_mig_crc32c_copy(c->crc, dst, src, len);
+	c->crc = vfio_mig_crc32c_copy(c->crc, dst, src, len, c->to_device);
 	c->done += len;
 }
 EXPORT_SYMBOL_GPL(vfio_mig_copy);
@@ -247,30 +247,32 @@ static size_t put_header_rec(struct vfio_mig_core *core, u8 *dst)
 }
 
 /*
- * A page record: the header's fields and the offset are summed first, the
- * page in the pass that the driver's mem_read copies it with.
+ * A page record: the header's fields (crc 0) and the offset are summed
+ * first, in one call, then the page in the pass that the driver's
+ * mem_read copies it with.
  */
 static size_t put_mem_page(struct vfio_mig_core *core, u8 *dst, u64 page)
 {
-	const size_t data = VFIO_MIG_PAGE_REC - VFIO_MIG_STREAM_PAGE_SIZE;
-	struct vfio_mig_record_hdr h = {
-		.type = cpu_to_le32(VFIO_MIG_REC_MEM_PAGE),
-		.length = cpu_to_le32(VFIO_MIG_PAGE_REC - VFIO_MIG_REC_HDR),
-		.seq = cpu_to_le32(core->save->seq++),
-	};
-	struct vfio_mig_mem_page mp = {
-		.offset = cpu_to_le64(page << PAGE_SHIFT),
+	struct {
+		struct vfio_mig_record_hdr h;
+		struct vfio_mig_mem_page mp;
+	} __packed rec = {
+		.h.type = cpu_to_le32(VFIO_MIG_REC_MEM_PAGE),
+		.h.length = cpu_to_le32(VFIO_MIG_PAGE_REC - VFIO_MIG_REC_HDR),
+		.h.seq = cpu_to_le32(core->save->seq++),
+		.mp.offset = cpu_to_le64(page << PAGE_SHIFT),
 	};
 	struct vfio_mig_copy c = { };
 
-	c.crc = vfio_mig_crc32c(crc_of_hdr(&h), &mp, sizeof(mp));
-	core->cfg.ops->mem_read(core->mig, page << PAGE_SHIFT, dst + data,
-				VFIO_MIG_STREAM_PAGE_SIZE, &c);
+	BUILD_BUG_ON(sizeof(rec) != VFIO_MIG_PAGE_REC - VFIO_MIG_STREAM_PAGE_SIZE);
+	c.crc = vfio_mig_crc32c(~0U, &rec, sizeof(rec));
+	core->cfg.ops->mem_read(core->mig, page << PAGE_SHIFT,
+				dst + sizeof(rec), VFIO_MIG_STREAM_PAGE_SIZE,
+				&c);
 	/* A driver that copied otherwise sends a record no one accepts. */
 	WARN_ON_ONCE(c.done != VFIO_MIG_STREAM_PAGE_SIZE);
-	h.crc = cpu_to_le32(~c.crc);
-	memcpy(dst, &h, sizeof(h));
-	memcpy(dst + VFIO_MIG_REC_HDR, &mp, sizeof(mp));
+	rec.h.crc = cpu_to_le32(~c.crc);
+	memcpy(dst, &rec, sizeof(rec));
 	return VFIO_MIG_PAGE_REC;
 }
 
@@ -441,7 +443,7 @@ static int check_page_offset(struct vfio_mig_core *core,
 static void feed_page(struct vfio_mig_core *core, struct vfio_mig_resume *r,
 		      const u8 *src, u32 n)
 {
-	struct vfio_mig_copy c = { .crc = r->crc };
+	struct vfio_mig_copy c = { .crc = r->crc, .to_device = true };
 	u64 at = r->page_off + r->have - sizeof(struct vfio_mig_mem_page);
 
 	core->cfg.ops->mem_write(core->mig, at, src, n, &c);
@@ -555,7 +557,7 @@ static int feed(struct vfio_mig_core *core, const u8 *src, u64 n)
 					take = min_t(u64, take, mp - r->have);
 				r->crc = vfio_mig_crc32c_copy(r->crc,
 							      r->payload + r->have,
-							      src, take);
+							      src, take, false);
 			}
 			r->have += take;
 			src += take;
