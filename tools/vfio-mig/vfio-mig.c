@@ -84,6 +84,8 @@ static void usage(FILE *f)
 "  migrate SRC DST          live-migrate SRC to DST (same process; see --split,\n"
 "                           --tcp), optionally under a workload\n"
 "  workload DEVICE          run the mtty-mig workload on DEVICE for a while\n"
+"  check SRC DST            would DST accept SRC's stream? (migration/version\n"
+"                           and migration/check in sysfs; exit 0 or 76)\n"
 "\n"
 "Options (numbers are decimal; BYTES take a K, M, G or T suffix):\n"
 "  --max-downtime MS        stop pre-copy once the rest fits in MS (default 300)\n"
@@ -894,6 +896,80 @@ static int cmd_migrate(const char *src_id, const char *dst_id)
 	return EX_OK;
 }
 
+/*
+ * The device's migration/version string (without its newline) into @buf,
+ * or exit: a device without one is not served by the vfio-mig engine.
+ */
+static void read_version(const char *uuid, char *buf, size_t size)
+{
+	char dir[80], path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "/sys/bus/mdev/devices/%s", uuid);
+	snprintf(path, sizeof(path), "%s/migration/version", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		if (!have_mdev_parent())
+			die(EX_UNAVAILABLE, ENOENT,
+			    "%s: no mdev bus: are the modules loaded? (no parent device in /sys/class/mdev_bus)",
+			    uuid);
+		if (access(dir, F_OK))
+			die(EX_UNAVAILABLE, ENOENT, "%s: no such mdev", uuid);
+		die(EX_UNAVAILABLE, ENOENT,
+		    "%s: no migration/version: not a vfio-mig device, or its engine is too old",
+		    uuid);
+	}
+	if (fd < 0)
+		die(EX_UNAVAILABLE, errno, "%s: %s", path, strerror(errno));
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		die(EX_UNAVAILABLE, errno, "%s: %s", path, strerror(errno));
+	close(fd);
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+}
+
+/*
+ * Would DST accept SRC's stream?  SRC's migration/version written to DST's
+ * migration/check: the write succeeds, or fails with EINVAL for no.
+ */
+static int cmd_check(void)
+{
+	char sv[1024], dv[1024], path[128];
+	ssize_t n;
+	int fd, err;
+
+	read_version(js.src, sv, sizeof(sv));
+	read_version(js.dst, dv, sizeof(dv));
+	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/migration/check",
+		 js.dst);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		die(EX_UNAVAILABLE, errno, "%s: %s", path, strerror(errno));
+	n = write(fd, sv, strlen(sv));
+	err = n < 0 ? errno : 0;
+	close(fd);
+	if (err && err != EINVAL)
+		die(EX_UNAVAILABLE, err, "%s: %s", path, strerror(err));
+	if (opt.json) {
+		json_begin(!err);
+		json_bool("compatible", !err);
+		if (err)
+			json_u64("exit", EX_PROTOCOL);
+		json_key_str("src_version", sv);
+		json_key_str("dst_version", dv);
+		json_end();
+	} else {
+		printf("source       %s\n"
+		       "destination  %s\n"
+		       "%s\n", sv, dv, err ?
+		       "incompatible: the destination would refuse the source's stream" :
+		       "compatible: the destination accepts the source's stream");
+	}
+	return err ? EX_PROTOCOL : EX_OK;
+}
+
 static int cmd_workload(const char *id)
 {
 	struct vmig_dev d;
@@ -952,6 +1028,7 @@ static const struct command {
 	{ "save", "DEVICE FILE", { SRC, FILE_ARG } },
 	{ "restore", "DEVICE FILE", { DST, FILE_ARG } },
 	{ "migrate", "SRC DST", { SRC, DST } },
+	{ "check", "SRC DST", { SRC, DST } },
 	{ "workload", "DEVICE", { SRC } },
 };
 
@@ -987,7 +1064,7 @@ static const struct command *parse_command(int argc, char **argv)
 		    !strcmp(argv[1 + i], "-"))
 			js.out = stderr;	/* stdout carries the data */
 	}
-	if (js.src[0] && !strcmp(js.src, js.dst))
+	if (!strcmp(c->name, "migrate") && !strcmp(js.src, js.dst))
 		bad_usage("migrate: source and destination are the same device");
 	return c;
 }
@@ -1081,5 +1158,7 @@ int main(int argc, char **argv)
 		return cmd_restore(argv[0], argv[1]);
 	if (!strcmp(cmd->name, "migrate"))
 		return cmd_migrate(argv[0], argv[1]);
+	if (!strcmp(cmd->name, "check"))
+		return cmd_check();
 	return cmd_workload(argv[0]);
 }

@@ -2,7 +2,9 @@
 /*
  * vfio-mig engine: what every emulated mdev PCI function needs besides
  * migration, so that a vendor driver does not write it again: its mdev
- * parent, its registration, and a single MSI vector with its eventfd.
+ * parent, its registration (with the migration/ sysfs group that tells
+ * whether another device's stream would be accepted), and a single MSI
+ * vector with its eventfd.
  *
  * Copyright (c) 2026 The vfio-mig authors
  *
@@ -12,6 +14,7 @@
  * sleeps.
  */
 
+#include <linux/ctype.h>
 #include <linux/device.h>
 #include <linux/eventfd.h>
 #include <linux/mdev.h>
@@ -85,6 +88,99 @@ void vfio_mig_parent_unregister(struct vfio_mig_parent *p,
 }
 EXPORT_SYMBOL_GPL(vfio_mig_parent_unregister);
 
+/* ---------------------------------------------------------------------- */
+/* migration/version and migration/check: will a stream be accepted? */
+
+/*
+ * "DRIVER MAJOR.MINOR IDENTITY\n": the mdev driver's name, the stream
+ * version this engine writes, and the identity bytes of the stream's
+ * HEADER record in lowercase hex (nothing for an empty identity).
+ */
+static ssize_t version_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	struct vfio_mig_device *mig = dev_get_drvdata(dev);
+	struct vfio_mig_core *core = mig->core;
+	u8 id[VFIO_MIG_MAX_IDENTITY];
+	char hex[2 * VFIO_MIG_MAX_IDENTITY + 1];
+	size_t len;
+
+	mutex_lock(&core->lock);
+	len = vfio_mig_identity(core, id);
+	mutex_unlock(&core->lock);
+	*bin2hex(hex, id, len) = '\0';
+	return sysfs_emit(buf, "%s %u.%u %s\n", dev_driver_string(dev),
+			  VFIO_MIG_STREAM_MAJOR, VFIO_MIG_STREAM_MINOR, hex);
+}
+static DEVICE_ATTR_RO(version);
+
+/* A decimal u16 of 1 to 5 digits, only digits, in [p, end). */
+static int parse_u16(const char *p, const char *end, u16 *val)
+{
+	char num[6];
+	size_t n = end - p, i;
+
+	if (!n || n >= sizeof(num))
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (!isdigit(p[i]))
+			return -EINVAL;
+	memcpy(num, p, n);
+	num[n] = '\0';
+	return kstrtou16(num, 10, val);
+}
+
+/*
+ * Accepts (the write succeeds) exactly a version string, with or without
+ * its newline, of a device whose stream this device's resume accepts: the
+ * same driver, the same major, a minor not newer than this engine's and
+ * byte-equal identity.  Anything else, malformed or not accepted, is
+ * EINVAL.  Nothing changes either way.
+ */
+static ssize_t check_store(struct device *dev, struct device_attribute *attr,
+			   const char *buf, size_t count)
+{
+	struct vfio_mig_device *mig = dev_get_drvdata(dev);
+	struct vfio_mig_core *core = mig->core;
+	const char *drv = dev_driver_string(dev);
+	const char *p = buf, *end = buf + count, *sp, *dot;
+	u8 id[VFIO_MIG_MAX_IDENTITY], want[VFIO_MIG_MAX_IDENTITY];
+	size_t dlen = strlen(drv), len;
+	u16 major, minor;
+
+	if (count && end[-1] == '\n')
+		end--;
+	if (end - p <= dlen || memcmp(p, drv, dlen) || p[dlen] != ' ')
+		return -EINVAL;
+	p += dlen + 1;
+	sp = memchr(p, ' ', end - p);
+	dot = sp ? memchr(p, '.', sp - p) : NULL;
+	if (!dot || parse_u16(p, dot, &major) ||
+	    parse_u16(dot + 1, sp, &minor))
+		return -EINVAL;
+	p = sp + 1;
+	mutex_lock(&core->lock);
+	len = vfio_mig_identity(core, id);
+	mutex_unlock(&core->lock);
+	if (end - p != 2 * len || hex2bin(want, p, len) ||
+	    major != VFIO_MIG_STREAM_MAJOR || minor > VFIO_MIG_STREAM_MINOR ||
+	    memcmp(want, id, len))
+		return -EINVAL;
+	return count;
+}
+static DEVICE_ATTR_WO(check);
+
+static struct attribute *migration_attrs[] = {
+	&dev_attr_version.attr,
+	&dev_attr_check.attr,
+	NULL
+};
+
+static const struct attribute_group migration_group = {
+	.name = "migration",
+	.attrs = migration_attrs,
+};
+
 /**
  * vfio_mig_register() - register an engine device from mdev probe
  * @mig: the device, allocated with vfio_alloc_device()
@@ -113,10 +209,13 @@ int vfio_mig_register(struct vfio_mig_device *mig,
 	if (ret)
 		goto err_put;
 	dev_set_drvdata(dev, mig);
+	ret = sysfs_create_group(&dev->kobj, &migration_group);
+	if (ret)
+		goto err_drvdata;
 	if (group) {
 		ret = sysfs_create_group(&dev->kobj, group);
 		if (ret)
-			goto err_drvdata;
+			goto err_migration;
 	}
 	ret = vfio_register_emulated_iommu_dev(&mig->vdev);
 	if (ret)
@@ -126,6 +225,8 @@ int vfio_mig_register(struct vfio_mig_device *mig,
 err_group:
 	if (group)
 		sysfs_remove_group(&dev->kobj, group);
+err_migration:
+	sysfs_remove_group(&dev->kobj, &migration_group);
 err_drvdata:
 	dev_set_drvdata(dev, NULL);
 err_put:
@@ -147,6 +248,7 @@ void vfio_mig_unregister(struct vfio_mig_device *mig,
 {
 	if (group)
 		sysfs_remove_group(&mig->vdev.dev->kobj, group);
+	sysfs_remove_group(&mig->vdev.dev->kobj, &migration_group);
 	vfio_unregister_group_dev(&mig->vdev);
 	vfio_put_device(&mig->vdev);
 }
