@@ -660,9 +660,11 @@ static void run_destination(struct dst_job *j)
 		snprintf(r->error, sizeof(r->error),
 			 "migration failed at the destination (the source runs on): %s",
 			 vmig_error());
-		/* Drain the rest so the source can finish and roll back. */
-		while (read(j->fd, j->meta, sizeof(j->meta)) > 0)
-			;
+		/*
+		 * Cut the stream: the source's next write fails, and it rolls
+		 * back at once rather than after sending all it has.
+		 */
+		shutdown(j->fd, SHUT_RDWR);
 	} else {
 		r->t_running = j->st.t_running;
 		if (opt.workload &&
