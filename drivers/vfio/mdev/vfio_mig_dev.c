@@ -194,6 +194,9 @@ static const struct attribute_group migration_group = {
  * dev_groups, because when adding dev_groups fails the driver core
  * removes them again and WARNs that they are not there.
  *
+ * Makes the device's fault-injection directory in debugfs (no error if
+ * that fails: the device works without it).
+ *
  * Takes over the caller's reference from vfio_alloc_device(): on failure
  * it is put, and vfio_mig_unregister() puts it.
  *
@@ -220,6 +223,7 @@ int vfio_mig_register(struct vfio_mig_device *mig,
 	ret = vfio_register_emulated_iommu_dev(&mig->vdev);
 	if (ret)
 		goto err_group;
+	vfio_mig_fault_add(mig->core);
 	return 0;
 
 err_group:
@@ -240,12 +244,14 @@ EXPORT_SYMBOL_GPL(vfio_mig_register);
  * @mig: the device
  * @group: the group passed to vfio_mig_register()
  *
- * Removing the group waits for its callers; none come after.  Puts the
+ * Removing the group and the debugfs directory waits for their callers;
+ * none come after.  Puts the
  * reference vfio_mig_register() took over.
  */
 void vfio_mig_unregister(struct vfio_mig_device *mig,
 			 const struct attribute_group *group)
 {
+	vfio_mig_fault_remove(mig->core);
 	if (group)
 		sysfs_remove_group(&mig->vdev.dev->kobj, group);
 	sysfs_remove_group(&mig->vdev.dev->kobj, &migration_group);

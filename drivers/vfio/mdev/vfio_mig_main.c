@@ -96,6 +96,7 @@ int vfio_mig_init(struct vfio_mig_device *mig,
 	core->cfg = *cfg;
 	vfio_mig_session_init(core);
 	vfio_mig_log_init(core);
+	vfio_mig_fault_init(core);
 	spin_lock_init(&core->msi_lock);
 	if (mig->pci)
 		vfio_mig_pci_region_setup(mig,
@@ -277,12 +278,17 @@ EXPORT_SYMBOL_GPL(vfio_mig_ioctl);
 
 static int __init vfio_mig_module_init(void)
 {
-	return vfio_mig_crc_init();
+	int ret = vfio_mig_crc_init();
+
+	if (!ret)
+		vfio_mig_fault_module_init();
+	return ret;
 }
 module_init(vfio_mig_module_init);
 
 static void __exit vfio_mig_module_exit(void)
 {
+	vfio_mig_fault_module_exit();
 }
 module_exit(vfio_mig_module_exit);
 

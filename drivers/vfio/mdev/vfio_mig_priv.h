@@ -168,6 +168,39 @@ struct vfio_mig_v1_fe {
 
 struct vfio_mig_v2_file;
 
+/* The faults of debugfs (vfio_mig_fault.c), by their file. */
+enum {
+	VFIO_MIG_FAULT_STATE,
+	VFIO_MIG_FAULT_SAVE_AFTER,
+	VFIO_MIG_FAULT_FLIP_BYTE,
+	VFIO_MIG_FAULT_RESUME,
+	VFIO_MIG_FAULT_STALL_MS,
+	VFIO_MIG_FAULT_DMA_LOG_START,
+	VFIO_MIG_FAULT_DMA_LOG_REPORT,
+	VFIO_MIG_NR_FAULTS
+};
+
+struct vfio_mig_fault_file {
+	struct vfio_mig_core *core;
+	unsigned int kind;
+};
+
+/**
+ * struct vfio_mig_faults - the faults armed on a device
+ * @lock: guards @armed and @val (a spinlock: nothing sleeps under it)
+ * @armed: the fault is armed
+ * @val: its value: a state, a stream offset, milliseconds
+ * @file: each debugfs file's private data
+ * @dir: the device's debugfs directory, or NULL or an ERR_PTR
+ */
+struct vfio_mig_faults {
+	spinlock_t lock;
+	bool armed[VFIO_MIG_NR_FAULTS];
+	u64 val[VFIO_MIG_NR_FAULTS];
+	struct vfio_mig_fault_file file[VFIO_MIG_NR_FAULTS];
+	struct dentry *dir;
+};
+
 /* The v2 front-end (vfio_mig_v2.c). */
 struct vfio_mig_v2_fe {
 	u32 state;		/* enum vfio_device_mig_state */
@@ -204,6 +237,7 @@ struct vfio_mig_v2_fe {
  * @log_lock: protects @session_log and @dma_log
  * @session_log: guest pages written during the current save session
  * @dma_log: guest pages written since device DMA logging started
+ * @faults: the faults armed in debugfs (its own lock)
  */
 struct vfio_mig_core {
 	struct vfio_mig_device *mig;
@@ -234,6 +268,8 @@ struct vfio_mig_core {
 	struct mutex log_lock;
 	struct vfio_mig_log session_log;
 	struct vfio_mig_log dma_log;
+
+	struct vfio_mig_faults faults;
 };
 
 static inline struct vfio_mig_core *vfio_mig_core(struct vfio_device *vdev)
@@ -320,6 +356,20 @@ void vfio_mig_msi_release(struct vfio_mig_core *core);
 long vfio_mig_set_irqs(struct vfio_mig_core *core, void __user *arg);
 void vfio_mig_pci_region_setup(struct vfio_mig_device *mig,
 			       struct vfio_mig_region *r);
+
+/* vfio_mig_fault.c */
+void vfio_mig_fault_init(struct vfio_mig_core *core);
+void vfio_mig_fault_add(struct vfio_mig_core *core);
+void vfio_mig_fault_remove(struct vfio_mig_core *core);
+void vfio_mig_fault_module_init(void);
+void vfio_mig_fault_module_exit(void);
+bool vfio_mig_fault_state(struct vfio_mig_core *core, u32 next);
+void vfio_mig_fault_stall(struct vfio_mig_core *core);
+void vfio_mig_fault_save(struct vfio_mig_core *core, s64 *fail_at,
+			 s64 *flip_at);
+bool vfio_mig_fault_resume(struct vfio_mig_core *core);
+void vfio_mig_fault_fire(struct vfio_mig_core *core, const char *what);
+bool vfio_mig_fault_dma_log(struct vfio_mig_core *core, bool report);
 
 /* The front-ends, for vfio_mig_main.c */
 void vfio_mig_region_setup(struct vfio_mig_core *core,

@@ -53,6 +53,11 @@ struct vfio_mig_v2_file {
 	u8 *buf;		/* V2_CHUNK bytes */
 	size_t len;		/* staged bytes in @buf (saving) */
 	size_t pos;		/* of which already read */
+	u64 out;		/* stream bytes read so far (saving) */
+	s64 fail_at;		/* injected: reads fail from this offset, or -1 */
+	s64 flip_at;		/* injected: the byte to flip, or -1 */
+	bool fail_write;	/* injected: refuse the stream's first write */
+	bool read_failed;	/* an injected read failure fired */
 };
 
 /*
@@ -127,6 +132,57 @@ static void v2_unstage(struct vfio_mig_v2_file *f, bool precopy)
 	mutex_unlock(&core->lock);
 }
 
+/*
+ * fail_save_after fires: this read and every later one fail with EIO.
+ * The save session goes on as it was: the user leaves it by an arc out of
+ * the save, the device keeps its state.
+ */
+static void v2_fault_read(struct vfio_mig_v2_file *f)
+{
+	struct vfio_mig_core *core;
+
+	lockdep_assert_held(&f->lock);
+	f->read_failed = true;
+	f->fail_at = -1;
+	core = v2_lock(f);
+	if (core) {
+		vfio_mig_fault_fire(core, "data fd read fails with EIO");
+		mutex_unlock(&core->lock);
+	}
+}
+
+/*
+ * Copy @n staged bytes out to the user; flip_byte flips the byte at its
+ * stream offset on the way (the staged chunk keeps the true byte, should
+ * the copy fail and the chunk be taken back).
+ */
+static int v2_copy_out(struct vfio_mig_v2_file *f, char __user *ubuf,
+		       size_t n)
+{
+	u8 *flip = NULL;
+	int ret;
+
+	lockdep_assert_held(&f->lock);
+	if (f->flip_at >= (s64)f->out && f->flip_at < (s64)(f->out + n)) {
+		flip = f->buf + f->pos + (f->flip_at - f->out);
+		*flip ^= 0xff;
+	}
+	ret = copy_to_user(ubuf, f->buf + f->pos, n) ? -EFAULT : 0;
+	if (flip) {
+		*flip ^= 0xff;
+		if (!ret) {
+			struct vfio_mig_core *core = v2_lock(f);
+
+			f->flip_at = -1;
+			if (core) {
+				vfio_mig_fault_fire(core, "a save's byte flipped");
+				mutex_unlock(&core->lock);
+			}
+		}
+	}
+	return ret;
+}
+
 static ssize_t v2_read(struct file *filp, char __user *ubuf, size_t count,
 		       loff_t *ppos)
 {
@@ -141,6 +197,8 @@ static ssize_t v2_read(struct file *filp, char __user *ubuf, size_t count,
 	/* What is staged belongs to the session: gone once it ended. */
 	if (!v2_live(f))
 		ret = -ENODEV;
+	else if (f->read_failed)
+		ret = -EIO;
 	while (count && !ret) {
 		size_t n;
 
@@ -156,13 +214,22 @@ static ssize_t v2_read(struct file *filp, char __user *ubuf, size_t count,
 			}
 		}
 		n = min(count, f->len - f->pos);
-		if (copy_to_user(ubuf + done, f->buf + f->pos, n)) {
+		if (f->fail_at >= 0 && f->out + n > f->fail_at) {
+			n = f->fail_at - f->out;
+			if (!n) {
+				v2_fault_read(f);
+				ret = -EIO;
+				break;
+			}
+		}
+		if (v2_copy_out(f, ubuf + done, n)) {
 			if (fresh)
 				v2_unstage(f, precopy);
 			ret = -EFAULT;
 			break;
 		}
 		f->pos += n;
+		f->out += n;
 		done += n;
 		count -= n;
 	}
@@ -186,8 +253,18 @@ static ssize_t v2_write(struct file *filp, const char __user *ubuf,
 		mutex_unlock(&f->lock);
 		return -ENODEV;
 	}
+	/*
+	 * fail_resume: the stream is refused at its first write, as a bad
+	 * first record would be; the device returns to its power-on state
+	 * when the session ends, as for any refused stream.
+	 */
+	if (f->fail_write && count && core->resume) {
+		f->fail_write = false;
+		core->resume->failed = true;
+		vfio_mig_fault_fire(core, "resume stream refused with EINVAL");
+	}
 	/* Even a zero-length write fails once the stream was refused. */
-	if (!count)
+	if (!count || (core->resume && core->resume->failed))
 		ret = WARN_ON(!core->resume) ? -ENODEV :
 		      vfio_mig_resume_feed(core, f->buf, 0);
 	mutex_unlock(&core->lock);
@@ -304,6 +381,13 @@ static struct file *v2_open_file(struct vfio_mig_core *core, bool saving)
 	}
 	mutex_init(&f->lock);
 	INIT_LIST_HEAD(&f->gone);
+	if (saving) {
+		vfio_mig_fault_save(core, &f->fail_at, &f->flip_at);
+	} else {
+		f->fail_at = -1;
+		f->flip_at = -1;
+		f->fail_write = vfio_mig_fault_resume(core);
+	}
 	filp = anon_inode_getfile("vfio_mig", &v2_fops, f,
 				  saving ? O_RDONLY : O_WRONLY);
 	if (IS_ERR(filp))
@@ -435,6 +519,24 @@ static struct file *v2_step(struct vfio_mig_core *core, u32 next)
 }
 
 /*
+ * An injected failure of the arc into a state: the device is in ERROR, as
+ * the v2 uAPI has a device whose arc failed without a way back.  Its
+ * session ends (the data file is cut off; a stream half resumed is
+ * dropped and the device returns to its power-on state) and it stays as
+ * quiesced or running as it was; only VFIO_DEVICE_RESET (or a close) leaves
+ * ERROR, to RUNNING.
+ */
+static void v2_error(struct vfio_mig_core *core)
+{
+	lockdep_assert_held(&core->lock);
+	v2_end_file(core);
+	vfio_mig_save_drop(core);
+	if (core->resume)
+		vfio_mig_resume_fail(core);
+	core->v2.state = VFIO_DEVICE_STATE_ERROR;
+}
+
+/*
  * migration_set_state: walks the arcs the vfio core chooses towards
  * @new_state.  A failed arc leaves the device in the state reached before
  * it, intact.  Returns the data file when the walk opens a data session,
@@ -452,6 +554,14 @@ static struct file *v2_set_state(struct vfio_device *vdev,
 
 	mutex_lock(&core->lock);
 	ret = vfio_mig_claim(core, VFIO_MIG_OWNER_V2);
+	/*
+	 * Only a reset leaves ERROR (the vfio core's walk would warn of it:
+	 * it has no arcs out of ERROR).
+	 */
+	if (!ret && core->v2.state == VFIO_DEVICE_STATE_ERROR)
+		ret = -EINVAL;
+	if (!ret && core->v2.state != new_state)
+		vfio_mig_fault_stall(core);
 	while (!ret && core->v2.state != new_state) {
 		ret = vfio_mig_get_next_state(vdev, core->v2.state, new_state,
 					      &next);
@@ -460,6 +570,11 @@ static struct file *v2_set_state(struct vfio_device *vdev,
 		/* The core never passes through a data state. */
 		if (WARN_ON(filp)) {
 			ret = -EINVAL;
+			break;
+		}
+		if (vfio_mig_fault_state(core, next)) {
+			v2_error(core);
+			ret = -EIO;
 			break;
 		}
 		filp = v2_step(core, next);
@@ -525,6 +640,8 @@ static int v2_log_start(struct vfio_device *vdev,
 			u64 *page_size)
 {
 	*page_size = PAGE_SIZE;
+	if (vfio_mig_fault_dma_log(vfio_mig_core(vdev), false))
+		return -EIO;
 	return vfio_mig_dma_log_start(vfio_mig_core(vdev));
 }
 
@@ -565,6 +682,8 @@ static int v2_log_read_and_clear(struct vfio_device *vdev,
 	if (!length || !PAGE_ALIGNED(iova) || !PAGE_ALIGNED(length) ||
 	    check_add_overflow((u64)iova, (u64)length - 1, &r.last))
 		return -EINVAL;
+	if (vfio_mig_fault_dma_log(vfio_mig_core(vdev), true))
+		return -EIO;
 	return vfio_mig_dma_log_take(vfio_mig_core(vdev), iova >> PAGE_SHIFT,
 				     (r.last >> PAGE_SHIFT) + 1, report_set,
 				     &r);

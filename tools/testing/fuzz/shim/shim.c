@@ -220,6 +220,22 @@ void vfio_free_device(struct vfio_device *vdev)
 	abort();
 }
 
+/* --- fault injection: debugfs only, none in the fuzzers ------------------ */
+
+struct vfio_mig_core;
+
+void vfio_mig_fault_init(struct vfio_mig_core *core)
+{
+}
+
+void vfio_mig_fault_module_init(void)
+{
+}
+
+void vfio_mig_fault_module_exit(void)
+{
+}
+
 /* --- CRC32C: the kernel's raw form over the client library's ------------ */
 
 u64 ktime_get_ns(void)
