@@ -25,6 +25,14 @@
 #endif
 
 /*
+ * bin2hex() and hex2bin(): in kernel.h up to 6.1, in linux/hex.h since,
+ * which kernel.h stopped including by 7.3.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#include <linux/hex.h>
+#endif
+
+/*
  * The kernel's CRC32C: libcrc32c's crc32c() up to 6.14 (the best CRC32C
  * driver registered: crc32c_impl() names it on 6.1), from 6.15 the CRC
  * library's, which has architecture code (crc32_optimizations() says
