@@ -395,8 +395,10 @@ int vfio_mig_crc_init(void)
 	char names[64] = "", line[160] = "";
 	const char *bad = NULL;
 	size_t len;
+	u32 odd;
 	u8 *buf;
 
+	crc_tab_init();		/* before any usable(): x86's tables use it */
 	for (i = 0; i < ARRAY_SIZE(crc_impls); i++) {
 		if (!crc_usable(&crc_impls[i]))
 			continue;
@@ -437,6 +439,14 @@ int vfio_mig_crc_init(void)
 			    memcmp(buf + CAL_BYTES, buf, CAL_BYTES))
 				bad = "a copying form";
 		}
+		/* And an odd length at odd addresses, for the tails. */
+		memset(buf + CAL_BYTES, 0, CAL_BYTES);
+		odd = crc_table(~0U, buf + 3, 4099);
+		if (impl->fn(~0U, buf + 3, 4099) != odd ||
+		    impl->copy(~0U, buf + CAL_BYTES + 5, buf + 3, 4099,
+			       false) != odd ||
+		    memcmp(buf + CAL_BYTES + 5, buf + 3, 4099))
+			bad = "an odd length";
 		if (rate[i] > rate[pick])
 			pick = i;
 		len = strlen(line);
