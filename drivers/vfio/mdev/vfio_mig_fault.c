@@ -246,6 +246,22 @@ static ssize_t fault_read(struct file *filp, char __user *ubuf, size_t count,
 }
 
 /* Parse @buf for fault @kind: *armed and *val, or -EINVAL. */
+/* Whether the device offers the v2 state @state (its migration_flags). */
+static bool state_offered(struct vfio_mig_core *core, u64 state)
+{
+	u32 flags = core->mig->vdev.migration_flags;
+
+	if ((state == VFIO_DEVICE_STATE_PRE_COPY ||
+	     state == VFIO_DEVICE_STATE_PRE_COPY_P2P) &&
+	    !(flags & VFIO_MIGRATION_PRE_COPY))
+		return false;
+	if ((state == VFIO_DEVICE_STATE_RUNNING_P2P ||
+	     state == VFIO_DEVICE_STATE_PRE_COPY_P2P) &&
+	    !(flags & VFIO_MIGRATION_P2P))
+		return false;
+	return true;
+}
+
 static int fault_parse(unsigned int kind, const char *buf, bool *armed,
 		       u64 *val)
 {
@@ -305,6 +321,10 @@ static ssize_t fault_write(struct file *filp, const char __user *ubuf,
 	ret = fault_parse(ff->kind, buf, &armed, &val);
 	if (ret)
 		return ret;
+	/* A state the device does not offer could never be entered. */
+	if (ff->kind == VFIO_MIG_FAULT_STATE && armed &&
+	    !state_offered(core, val))
+		return -EINVAL;
 	spin_lock(&core->faults.lock);
 	core->faults.armed[ff->kind] = armed;
 	core->faults.val[ff->kind] = val;

@@ -550,6 +550,7 @@ static struct file *v2_set_state(struct vfio_device *vdev,
 	struct vfio_mig_core *core = vfio_mig_core(vdev);
 	enum vfio_device_mig_state next;
 	struct file *filp = NULL;
+	bool stalled = false;
 	int ret;
 
 	mutex_lock(&core->lock);
@@ -560,13 +561,16 @@ static struct file *v2_set_state(struct vfio_device *vdev,
 	 */
 	if (!ret && core->v2.state == VFIO_DEVICE_STATE_ERROR)
 		ret = -EINVAL;
-	if (!ret && core->v2.state != new_state)
-		vfio_mig_fault_stall(core);
 	while (!ret && core->v2.state != new_state) {
 		ret = vfio_mig_get_next_state(vdev, core->v2.state, new_state,
 					      &next);
 		if (ret)
 			break;
+		/* stall_ms: before the first arc of a change the core allows */
+		if (!stalled) {
+			vfio_mig_fault_stall(core);
+			stalled = true;
+		}
 		/* The core never passes through a data state. */
 		if (WARN_ON(filp)) {
 			ret = -EINVAL;

@@ -137,18 +137,29 @@ static void test_parse(void)
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 		ok &= !strcmp(fault_get(&v, files[i].file), files[i].idle);
 	t_ok(ok, "... and nothing is armed");
-	t_ok(fault_set(&v, "fail_state", "PRE_COPY_P2P\n") == 0 &&
-	     !strcmp(fault_get(&v, "fail_state"), "PRE_COPY_P2P") &&
+	t_ok(fault_set(&v, "fail_state", "RUNNING_P2P\n") == 0 &&
+	     !strcmp(fault_get(&v, "fail_state"), "RUNNING_P2P") &&
 	     fault_set(&v, "fail_state", "none") == 0 &&
 	     !strcmp(fault_get(&v, "fail_state"), "none"),
 	     "fail_state reads back what is armed; none disarms");
+	/* A state the device does not offer could never fail: refused. */
+	if (caps.pre_copy)
+		t_ok(fault_set(&v, "fail_state", "PRE_COPY_P2P") == 0 &&
+		     !strcmp(fault_get(&v, "fail_state"), "PRE_COPY_P2P") &&
+		     fault_set(&v, "fail_state", "none") == 0,
+		     "fail_state takes PRE_COPY_P2P, which the device offers");
+	else
+		t_ok(fault_set(&v, "fail_state", "PRE_COPY_P2P") == -EINVAL &&
+		     fault_set(&v, "fail_state", "PRE_COPY") == -EINVAL &&
+		     !strcmp(fault_get(&v, "fail_state"), "none"),
+		     "fail_state refuses PRE_COPY and PRE_COPY_P2P on a device without PRE_COPY");
 	t_ok(fault_set(&v, "flip_byte", "0x10") == 0 &&
 	     !strcmp(fault_get(&v, "flip_byte"), "16") &&
 	     fault_set(&v, "flip_byte", "none") == 0 &&
 	     fault_set(&v, "stall_ms", "10000") == 0 &&
 	     !strcmp(fault_get(&v, "stall_ms"), "10000") &&
 	     fault_set(&v, "stall_ms", "0") == 0,
-	     "numbers read back; none and 0 disarm");
+	     "numbers read back; none disarms flip_byte, 0 stall_ms");
 	vdev_destroy(&v);
 }
 
@@ -358,12 +369,21 @@ static void test_stall(void)
 	t0 = now_ms();
 	ret = v2_set_state(&a, ST_STOP, NULL);
 	t1 = now_ms();
-	t_ok(!ret && v2_get_state(&a) == ST_STOP && t1 - t0 >= 600,
-	     "RUNNING -> STOP took %.0f ms, and happened", t1 - t0);
+	t_ok(!ret && v2_get_state(&a) == ST_STOP && t1 - t0 >= 600 &&
+	     !strcmp(fault_get(&a, "stall_ms"), "0"),
+	     "RUNNING -> STOP took %.0f ms, happened, and spent the stall",
+	     t1 - t0);
+	/* A change the core refuses does not spend it. */
+	t_ok(fault_set(&a, "stall_ms", "600") == 0 &&
+	     v2_set_state(&a, 99, NULL) < 0 &&
+	     !strcmp(fault_get(&a, "stall_ms"), "600") &&
+	     v2_get_state(&a) == ST_STOP,
+	     "a refused state change (state 99) leaves stall_ms armed");
+	t_ok(fault_set(&a, "stall_ms", "0") == 0, "0 disarms it");
 	ret = v2_set_state(&a, ST_RUNNING, NULL);
 	t2 = now_ms();
-	t_ok(!ret && t2 - t1 < 500 && !strcmp(fault_get(&a, "stall_ms"), "0"),
-	     "one shot: STOP -> RUNNING took %.0f ms", t2 - t1);
+	t_ok(!ret && v2_get_state(&a) == ST_RUNNING,
+	     "STOP -> RUNNING, unstalled (%.0f ms)", t2 - t1);
 	vdev_destroy(&a);
 }
 
