@@ -133,26 +133,32 @@ static int parse_u16(const char *p, const char *end, u16 *val)
 /*
  * Accepts (the write succeeds) exactly a version string, with or without
  * its newline, of a device whose stream this device's resume accepts: the
- * same driver, the same major, a minor not newer than this engine's and
- * byte-equal identity.  Anything else, malformed or not accepted, is
- * EINVAL.  Nothing changes either way.
+ * same major, a minor not newer than this engine's and byte-equal
+ * identity.  The driver's name must be there but is not compared: the
+ * stream does not carry it, so the resume cannot refuse on it (a driver's
+ * identity names its model).  Anything else, malformed or not accepted,
+ * is EINVAL.  Nothing changes either way.
  */
 static ssize_t check_store(struct device *dev, struct device_attribute *attr,
 			   const char *buf, size_t count)
 {
 	struct vfio_mig_device *mig = dev_get_drvdata(dev);
 	struct vfio_mig_core *core = mig->core;
-	const char *drv = dev_driver_string(dev);
 	const char *p = buf, *end = buf + count, *sp, *dot;
 	u8 id[VFIO_MIG_MAX_IDENTITY], want[VFIO_MIG_MAX_IDENTITY];
-	size_t dlen = strlen(drv), len;
+	size_t len;
 	u16 major, minor;
 
 	if (count && end[-1] == '\n')
 		end--;
-	if (end - p <= dlen || memcmp(p, drv, dlen) || p[dlen] != ' ')
+	/* DRIVER: one or more characters, none a space or a control one */
+	sp = memchr(p, ' ', end - p);
+	if (!sp || sp == p)
 		return -EINVAL;
-	p += dlen + 1;
+	for (; p < sp; p++)
+		if (!isgraph(*p))
+			return -EINVAL;
+	p = sp + 1;
 	sp = memchr(p, ' ', end - p);
 	dot = sp ? memchr(p, '.', sp - p) : NULL;
 	if (!dot || parse_u16(p, dot, &major) ||

@@ -81,7 +81,7 @@ upper=$(echo "$va" | sed 's/\(.*\) \(.*\) \(.*\)/\1 \2 /')$(echo "$id" | tr a-f 
 bad=0 tried=0
 nl=$(printf '\nx'); nl=${nl%x}
 for s in " " "$va$va" "mtty_mig" "mtty_mig 1.0" "mtty_mig 1.0 " \
-	"mcount_mig 1.0 $id" "mtty_mi 1.0 $id" "mtty_migx 1.0 $id" \
+	"1.0 $id" "mtty$(printf '\001')mig 1.0 $id" \
 	" $va" "$va " "mtty_mig  1.0 $id" "mtty_mig 1.1 $id" \
 	"mtty_mig 2.0 $id" "mtty_mig 0.0 $id" "mtty_mig 1 $id" \
 	"mtty_mig 1. $id" "mtty_mig .0 $id" "mtty_mig +1.0 $id" \
@@ -101,6 +101,11 @@ for s in " " "$va$va" "mtty_mig" "mtty_mig 1.0" "mtty_mig 1.0 " \
 done
 [ "$bad" = 0 ]
 ok $? "$tried malformed or refused strings each fail with EINVAL"
+# The stream carries no driver name, so the resume cannot refuse on it:
+# nor does the check (the identity names the model).
+[ "$(check "$A" "mcount_mig 1.0 $id")" = OK ] &&
+	[ "$(check "$A" "x 1.0 $id")" = OK ]
+ok $? "the driver's name is there but not compared, as in the resume"
 [ "$(check "$A" "mtty_mig 1.0 $(head -c 5000 /dev/zero | tr '\0' 0)")" = EINVAL ]
 ok $? "... and so does one of 5000 bytes"
 [ "$(cat "$BUS/$A/migration/version")" = "$va" ]
