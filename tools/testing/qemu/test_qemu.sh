@@ -19,7 +19,8 @@
 # traffic source ticks it, and a destination of another type refuses it.
 # QEMU 10's migration features, each a case of its own, skipped (TAP's
 # "# SKIP reason") where this QEMU or kernel cannot serve it: switchover-ack
-# (PRE_COPY, kernel 6.2 on).  Prints TAP and "N passed, N failed"
+# (PRE_COPY, kernel 6.2 on) and the device state through multifd channels
+# (x-migration-multifd-transfer).  Prints TAP and "N passed, N failed"
 # (", N skipped").
 
 set -u
@@ -401,6 +402,44 @@ case_switchover_ack() {
 	diag "switchover-ack: $((SECONDS - t0)) s"
 }
 
+# The device's state through multifd channels (QEMU 10.0's
+# x-migration-multifd-transfer): the source's save thread puts it into the
+# channels' packets, the destination's load thread applies the buffers.
+case_multifd() {
+	local t0=$SECONDS
+	local a b io mem dma st rounds nbuf incoming=defer prop=x-migration-multifd-transfer
+	local src_args=(-trace vfio_save_complete_precopy_thread_end)
+	local dst_args=(-trace vfio_load_state_device_buffer_incoming -trace vfio_load_bufs_thread_end)
+	needs_v2 multifd || return
+	if ! "$qemu" -device vfio-pci,help 2>/dev/null | grep -q "$prop="; then
+		skip multifd "QEMU $version's vfio-pci has no $prop"
+		return
+	fi
+	# The property is a -device option: start() passes it on with migopt.
+	local migopt="$migopt,$prop=on"
+	pair multifd 1port-1M-mmap 1port-1M-mmap 4450 0x3d || return
+	traffic "$a" mem "0 1048576 13"
+	hmp src "migrate_set_capability multifd on" \
+		"migrate_set_parameter multifd-channels 3" >/dev/null
+	hmp dst "migrate_set_capability multifd on" \
+		"migrate_set_parameter multifd-channels 3" \
+		"migrate_incoming tcp:127.0.0.1:4450" >/dev/null
+	migrate src tcp:127.0.0.1:4450
+	busy "$a"
+	st=$(wait_migrate src completed); ok $? "multifd: migration over 3 channels $st (device changed $rounds times)"
+	figures src
+	nbuf=$(grep -c vfio_load_state_device_buffer_incoming "$work/dst.log")
+	grep -q vfio_save_complete_precopy_thread_end "$work/src.log" && [ "$nbuf" -gt 0 ] &&
+		grep -q vfio_load_bufs_thread_end "$work/dst.log"
+	ok $? "multifd: the device state came in $nbuf multifd buffers"
+	st=$(run_status dst); [ "$st" = running ]; ok $? "multifd: destination $st"
+	[ "$(digest "$a")" = "$(digest "$b")" ]; ok $? "multifd: device memory identical ($(digest "$b"))"
+	uart_check dst "$io" 0x3d 0x41 0x42 0x43; ok $? "multifd: UART registers and FIFO bytes"
+	hmp dst "quit" >/dev/null 2>&1; hmp src "quit" >/dev/null 2>&1
+	wait "$pid_src" "$pid_dst" 2>/dev/null
+	diag "multifd: $((SECONDS - t0)) s"
+}
+
 echo "# QEMU $version: $qemu (protocol $proto), kernel $(uname -r)"
 case_live
 case_file
@@ -409,6 +448,7 @@ case_cancel
 case_mcount_live
 case_mcount_wrong_type
 case_switchover_ack
+case_multifd
 echo "1..$n"
 if [ "$skipped" -gt 0 ]; then
 	echo "$((n - failed - skipped)) passed, $failed failed, $skipped skipped"
