@@ -19,9 +19,9 @@
 # traffic source ticks it, and a destination of another type refuses it.
 # QEMU 10's migration features, each a case of its own, skipped (TAP's
 # "# SKIP reason") where this QEMU or kernel cannot serve it: switchover-ack
-# (PRE_COPY, kernel 6.2 on) and the device state through multifd channels
-# (x-migration-multifd-transfer).  Prints TAP and "N passed, N failed"
-# (", N skipped").
+# (PRE_COPY, kernel 6.2 on), the device state through multifd channels
+# (x-migration-multifd-transfer), and two mtty-mig devices in one VM (the
+# P2P states).  Prints TAP and "N passed, N failed" (", N skipped").
 
 set -u
 
@@ -440,6 +440,41 @@ case_multifd() {
 	diag "multifd: $((SECONDS - t0)) s"
 }
 
+# Two mtty-mig devices in one VM, both busy.  QEMU migrates more than one
+# VFIO device only if each offers VFIO_MIGRATION_P2P: it takes them all to
+# RUNNING_P2P (and PRE_COPY_P2P) before any is stopped.
+case_two_devices() {
+	local t0=$SECONDS
+	local a b c d st rounds p2p
+	needs_v2 "two devices" || return
+	# Without the stop-copy size query (before 6.2) QEMU counts 100 GiB
+	# pending for each device: let the switchover take both.
+	local switchover=${switchover/100G/200G}
+	mk_mdev a 1port-1M-mmap && mk_mdev c 1port-1M-mmap &&
+		mk_mdev b 1port-1M-mmap && mk_mdev d 1port-1M-mmap || return
+	local dev6="vfio-pci,sysfsdev=/sys/bus/mdev/devices/$c,addr=0x6$migopt"
+	if ! start src "$a" -device "$dev6" -trace vfio_migration_set_state ||
+	   ! start dst "$b" -device "${dev6/$c/$d}" -incoming tcp:127.0.0.1:4451; then
+		ok 1 "two devices: VMs start"
+		return
+	fi
+	traffic "$a" mem "0 1048576 21"
+	traffic "$c" mem "0 1048576 42"
+	migrate src tcp:127.0.0.1:4451
+	busy "$a" "$c"
+	st=$(wait_migrate src completed); ok $? "two devices: migration $st (both changed $rounds times)"
+	figures src
+	p2p=$(grep -c "new state [A-Z_]*P2P" "$work/src.log")
+	[ "$p2p" -ge 2 ]; ok $? "two devices: $p2p state changes into P2P states on the source"
+	st=$(run_status dst); [ "$st" = running ]; ok $? "two devices: destination $st"
+	[ "$(digest "$a")" = "$(digest "$b")" ] && [ "$(digest "$c")" = "$(digest "$d")" ] &&
+		[ "$(digest "$a")" != "$(digest "$c")" ]
+	ok $? "two devices: each device's memory identical ($(digest "$b"), $(digest "$d"))"
+	hmp dst "quit" >/dev/null 2>&1; hmp src "quit" >/dev/null 2>&1
+	wait "$pid_src" "$pid_dst" 2>/dev/null
+	diag "two devices: $((SECONDS - t0)) s"
+}
+
 echo "# QEMU $version: $qemu (protocol $proto), kernel $(uname -r)"
 case_live
 case_file
@@ -449,6 +484,7 @@ case_mcount_live
 case_mcount_wrong_type
 case_switchover_ack
 case_multifd
+case_two_devices
 echo "1..$n"
 if [ "$skipped" -gt 0 ]; then
 	echo "$((n - failed - skipped)) passed, $failed failed, $skipped skipped"
