@@ -11,7 +11,8 @@
  *                        N bytes of that save were read
  *   flip_byte            N: byte N of the next v2 save goes out XOR 0xff
  *   fail_resume          1: the next v2 resume refuses its first write()
- *   stall_ms             T (<= 10000): the next v2 state change sleeps T ms
+ *   stall_ms             T (<= 10000): the next v2 state change the vfio
+ *                        core allows sleeps T ms
  *   fail_dma_log_start   1: the next DMA_LOGGING_START fails with EIO
  *   fail_dma_log_report  1: the next DMA_LOGGING_REPORT fails with EIO
  *
@@ -245,7 +246,6 @@ static ssize_t fault_read(struct file *filp, char __user *ubuf, size_t count,
 	return simple_read_from_buffer(ubuf, count, ppos, buf, len);
 }
 
-/* Parse @buf for fault @kind: *armed and *val, or -EINVAL. */
 /* Whether the device offers the v2 state @state (its migration_flags). */
 static bool state_offered(struct vfio_mig_core *core, u64 state)
 {
@@ -262,6 +262,7 @@ static bool state_offered(struct vfio_mig_core *core, u64 state)
 	return true;
 }
 
+/* Parse @buf for fault @kind: *armed and *val, or -EINVAL. */
 static int fault_parse(unsigned int kind, const char *buf, bool *armed,
 		       u64 *val)
 {
