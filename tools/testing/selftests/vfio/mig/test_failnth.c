@@ -45,7 +45,7 @@
 #include "vfio_test.h"
 
 #define DEBUGFS		"/sys/kernel/debug"
-#define MAX_POINTS	400	/* a sweep longer than this is a bug */
+#define MAX_POINTS	800	/* a sweep longer than this is a bug */
 #define IOVA		(1ull << 30)
 #define GUEST_SIZE	(64 * 4096)
 
