@@ -41,17 +41,9 @@ static void fault_path(const struct vdev *v, const char *file, char *path,
 static int fault_set(const struct vdev *v, const char *file, const char *val)
 {
 	char path[256];
-	ssize_t n;
-	int fd, err;
 
 	fault_path(v, file, path, sizeof(path));
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	err = n < 0 ? -errno : 0;
-	close(fd);
-	return err;
+	return sysfs_write(path, val);
 }
 
 /* What a fault file reads, without its newline ("" on error). */
