@@ -362,6 +362,19 @@ needs_v2() {
 	return 1
 }
 
+# case_end NAME SCR: a case's last checks, with its a, b, io and t0: the
+# destination runs, its device memory and UART (scratch byte SCR, then the
+# FIFO bytes A B C) are the source's; then both QEMUs end.
+case_end() {
+	local st
+	st=$(run_status dst); [ "$st" = running ]; ok $? "$1: destination $st"
+	[ "$(digest "$a")" = "$(digest "$b")" ]; ok $? "$1: device memory identical ($(digest "$b"))"
+	uart_check dst "$io" "$2" 0x41 0x42 0x43; ok $? "$1: UART registers and FIFO bytes"
+	hmp dst "quit" >/dev/null 2>&1; hmp src "quit" >/dev/null 2>&1
+	wait "$pid_src" "$pid_dst" 2>/dev/null
+	diag "$1: $((SECONDS - t0)) s"
+}
+
 # switchover-ack: the destination acks the switchover once it has the
 # device's initial pre-copy data (the source marks it sent when PRE_COPY's
 # initial_bytes reached 0), and the source switches over only then.
@@ -394,12 +407,7 @@ case_switchover_ack() {
 	grep -q loadvm_approve_switchover "$work/dst.log" &&
 		grep -q source_return_path_thread_switchover_acked "$work/src.log"
 	ok $? "switchover-ack: the destination acked, the source took the ack"
-	st=$(run_status dst); [ "$st" = running ]; ok $? "switchover-ack: destination $st"
-	[ "$(digest "$a")" = "$(digest "$b")" ]; ok $? "switchover-ack: device memory identical ($(digest "$b"))"
-	uart_check dst "$io" 0x2c 0x41 0x42 0x43; ok $? "switchover-ack: UART registers and FIFO bytes"
-	hmp dst "quit" >/dev/null 2>&1; hmp src "quit" >/dev/null 2>&1
-	wait "$pid_src" "$pid_dst" 2>/dev/null
-	diag "switchover-ack: $((SECONDS - t0)) s"
+	case_end switchover-ack 0x2c
 }
 
 # The device's state through multifd channels (QEMU 10.0's
@@ -432,12 +440,7 @@ case_multifd() {
 	grep -q vfio_save_complete_precopy_thread_end "$work/src.log" && [ "$nbuf" -gt 0 ] &&
 		grep -q vfio_load_bufs_thread_end "$work/dst.log"
 	ok $? "multifd: the device state came in $nbuf multifd buffers"
-	st=$(run_status dst); [ "$st" = running ]; ok $? "multifd: destination $st"
-	[ "$(digest "$a")" = "$(digest "$b")" ]; ok $? "multifd: device memory identical ($(digest "$b"))"
-	uart_check dst "$io" 0x3d 0x41 0x42 0x43; ok $? "multifd: UART registers and FIFO bytes"
-	hmp dst "quit" >/dev/null 2>&1; hmp src "quit" >/dev/null 2>&1
-	wait "$pid_src" "$pid_dst" 2>/dev/null
-	diag "multifd: $((SECONDS - t0)) s"
+	case_end multifd 0x3d
 }
 
 # Two mtty-mig devices in one VM, both busy.  QEMU migrates more than one
