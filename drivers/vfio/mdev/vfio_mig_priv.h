@@ -72,11 +72,13 @@ struct vfio_mig_save {
 	u64 *taken;		/* pages the last chunk carried */
 	u64 ntaken;
 	u64 next_page;		/* where the search for dirty pages goes on */
+	bool swept;		/* the first pass over device memory ended */
 	struct {		/* the cursor before the last chunk */
 		bool header_sent;
 		u32 seq;
 		size_t state_off;
 		u64 next_page;
+		bool swept;
 	} undo;
 };
 
@@ -329,6 +331,7 @@ u32 vfio_mig_max_payload(const struct vfio_mig_core *core);
 u64 vfio_mig_max_taken(const struct vfio_mig_core *core);
 void vfio_mig_save_pending(struct vfio_mig_core *core, u64 *precopy,
 			   u64 *postcopy);
+u64 vfio_mig_save_initial(struct vfio_mig_core *core);
 u64 vfio_mig_save_estimate(struct vfio_mig_core *core);
 u64 vfio_mig_save_chunk(struct vfio_mig_core *core, u8 *dst, u64 cap);
 void vfio_mig_save_unchunk(struct vfio_mig_core *core);

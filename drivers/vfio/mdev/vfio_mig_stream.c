@@ -209,6 +209,30 @@ void vfio_mig_save_pending(struct vfio_mig_core *core, u64 *precopy,
 		*postcopy = size;
 }
 
+/*
+ * What is left of the save's first pass and not yet in a chunk: the header
+ * if unsent, and the pages at and after the cursor while its first round
+ * lasts (the round starts with every page dirty and takes each set bit in
+ * order, so every page behind the cursor went out once and every page
+ * ahead of it is still to go).  Part of vfio_mig_save_pending()'s pre-copy
+ * count, never more.
+ */
+u64 vfio_mig_save_initial(struct vfio_mig_core *core)
+{
+	struct vfio_mig_save *save = core->save;
+	u64 npages = core->cfg.mem_size >> PAGE_SHIFT;
+	u64 bytes = 0;
+
+	lockdep_assert_held(&core->lock);
+	if (!save || save->state)
+		return 0;
+	if (!save->header_sent)
+		bytes += header_rec_size(core);
+	if (core->mem_dirty && !save->swept && save->next_page < npages)
+		bytes += (npages - save->next_page) * VFIO_MIG_PAGE_REC;
+	return bytes;
+}
+
 /* Bytes a save would still produce: the whole stream if none runs. */
 u64 vfio_mig_save_estimate(struct vfio_mig_core *core)
 {
@@ -296,6 +320,7 @@ u64 vfio_mig_save_chunk(struct vfio_mig_core *core, u8 *dst, u64 cap)
 	save->undo.seq = save->seq;
 	save->undo.state_off = save->state_off;
 	save->undo.next_page = save->next_page;
+	save->undo.swept = save->swept;
 	save->ntaken = 0;
 	if (!save->header_sent) {
 		pos += put_header_rec(core, dst);
@@ -311,8 +336,11 @@ u64 vfio_mig_save_chunk(struct vfio_mig_core *core, u8 *dst, u64 cap)
 		u64 page = find_next_bit(core->mem_dirty, npages,
 					 save->next_page);
 
-		if (page >= npages)
+		if (page >= npages) {
+			/* The first round, if this was it, is over. */
+			save->swept = true;
 			page = find_first_bit(core->mem_dirty, npages);
+		}
 		if (page >= npages)
 			break;
 		save->next_page = page + 1;
@@ -350,6 +378,7 @@ void vfio_mig_save_unchunk(struct vfio_mig_core *core)
 	save->seq = save->undo.seq;
 	save->state_off = save->undo.state_off;
 	save->next_page = save->undo.next_page;
+	save->swept = save->undo.swept;
 	spin_lock_irqsave(&core->track_lock, flags);
 	for (i = 0; i < save->ntaken; i++)
 		set_bit(save->taken[i], core->mem_dirty);

@@ -53,6 +53,7 @@ struct vfio_mig_v2_file {
 	u8 *buf;		/* V2_CHUNK bytes */
 	size_t len;		/* staged bytes in @buf (saving) */
 	size_t pos;		/* of which already read */
+	size_t first;		/* bytes of @buf's start from the first pass */
 	u64 out;		/* stream bytes read so far (saving) */
 	s64 fail_at;		/* injected: reads fail from this offset, or -1 */
 	s64 flip_at;		/* injected: the byte to flip, or -1 */
@@ -101,7 +102,10 @@ static int v2_stage(struct vfio_mig_v2_file *f, bool *precopy)
 		mutex_unlock(&core->lock);
 		return -ENODEV;
 	}
+	/* The first pass is the start of the stream: a prefix of a chunk. */
+	f->first = vfio_mig_save_initial(core);
 	f->len = vfio_mig_save_chunk(core, f->buf, V2_CHUNK);
+	f->first -= vfio_mig_save_initial(core);
 	f->pos = 0;
 	*precopy = !vfio_mig_save_stopped(core);
 	mutex_unlock(&core->lock);
@@ -122,12 +126,14 @@ static void v2_unstage(struct vfio_mig_v2_file *f, bool precopy)
 	if (!core) {
 		f->len = 0;
 		f->pos = 0;
+		f->first = 0;
 		return;
 	}
 	if (precopy == !vfio_mig_save_stopped(core)) {
 		vfio_mig_save_unchunk(core);
 		f->len = 0;
 		f->pos = 0;
+		f->first = 0;
 	}
 	mutex_unlock(&core->lock);
 }
@@ -294,9 +300,24 @@ static ssize_t v2_write(struct file *filp, const char __user *ubuf,
 }
 
 /*
- * VFIO_MIG_GET_PRECOPY_INFO, in PRE_COPY states only: initial_bytes is
- * what is staged and not yet read, dirty_bytes what the next reads would
- * produce now (the header if unsent, and the dirty device-memory pages).
+ * Has the user opted in to VFIO_PRECOPY_INFO_REINIT (a vfio core that knows
+ * VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2 keeps the choice in the device)?
+ */
+static bool v2_precopy_flags(struct vfio_mig_core *core)
+{
+#ifdef VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2
+	return core->mig->vdev.precopy_info_v2;
+#else
+	return false;
+#endif
+}
+
+/*
+ * VFIO_MIG_GET_PRECOPY_INFO, in PRE_COPY states only: what the next reads
+ * would hand out now, split into initial_bytes (the rest of the first
+ * pass: the header and one record of each page, staged or not) and
+ * dirty_bytes (everything else).  flags is output only for a user who
+ * opted in, and then 0: nothing here starts a new first pass.
  * -ENODEV once the file's session ended, -EINVAL outside PRE_COPY.
  */
 static long v2_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
@@ -306,7 +327,7 @@ static long v2_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 	struct vfio_mig_v2_file *f = filp->private_data;
 	struct vfio_mig_core *core;
 	struct vfio_precopy_info info;
-	u64 pre, post;
+	u64 pre, post, init, first, staged;
 	int ret = 0;
 
 	if (cmd != VFIO_MIG_GET_PRECOPY_INFO)
@@ -332,8 +353,13 @@ static long v2_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 			ret = -EINVAL;
 		} else {
 			vfio_mig_save_pending(core, &pre, &post);
-			info.initial_bytes = f->len - f->pos;
-			info.dirty_bytes = pre;
+			init = vfio_mig_save_initial(core);
+			first = f->first > f->pos ? f->first - f->pos : 0;
+			staged = f->len - f->pos;
+			info.initial_bytes = init + first;
+			info.dirty_bytes = pre - init + staged - first;
+			if (v2_precopy_flags(core))
+				info.flags = 0;
 		}
 		mutex_unlock(&core->lock);
 	}

@@ -89,6 +89,14 @@ static void test_no_pre_copy(void)
 	t_ok(v2_set_state(&w, ST_PRE_COPY, &fd) == -EINVAL &&
 	     v2_get_state(&w) == ST_RUNNING,
 	     "v2_pre_copy=0: RUNNING -> PRE_COPY refused, the device stays RUNNING");
+	ret = v2_feature(&w, VFIO_DEVICE_FEATURE_SET | FEATURE_MIG_PRECOPY_INFOV2,
+			 NULL, 0);
+	if (ret == -ENOTTY)
+		t_skip("the vfio core knows no MIG_PRECOPY_INFOv2 (ENOTTY)",
+		       "v2_pre_copy=0: PRECOPY_INFOv2 refused");
+	else
+		t_ok(ret == -EINVAL,
+		     "v2_pre_copy=0: PRECOPY_INFOv2 refused with EINVAL (%d)", ret);
 	t_ok(v2_set_state(&v, ST_PRE_COPY, &fd) == 0 && fd >= 0 &&
 	     v2_set_state(&v, ST_RUNNING, NULL) == 0,
 	     "v2_pre_copy=0: a device registered before keeps PRE_COPY");
@@ -368,12 +376,13 @@ static void test_precopy(void)
 	t_ok(v2_set_state(&a, ST_PRE_COPY, &fd) == 0 && fd >= 0,
 	     "RUNNING -> PRE_COPY opens a data fd");
 	err = v2_precopy_info(fd, &pi);
-	t_ok(!err && pi.dirty_bytes > MEM_SIZE,
-	     "precopy info: %llu bytes to send", (unsigned long long)pi.dirty_bytes);
-	size = pi.dirty_bytes;
+	t_ok(!err && pi.initial_bytes > MEM_SIZE && !pi.dirty_bytes,
+	     "precopy info: %llu initial bytes to send",
+	     (unsigned long long)pi.initial_bytes);
+	size = pi.initial_bytes;
 	t_ok(read(fd, fault_buffer(), 4096) == -1 && errno == EFAULT &&
-	     v2_precopy_info(fd, &pi) == 0 && pi.dirty_bytes == size &&
-	     !pi.initial_bytes,
+	     v2_precopy_info(fd, &pi) == 0 && pi.initial_bytes == size &&
+	     !pi.dirty_bytes,
 	     "a read into a bad buffer: EFAULT, precopy info unchanged");
 	v2_read_all(fd, &s, 65536, &err);
 	t_ok(err == ENOMSG && s.len > MEM_SIZE,
@@ -381,8 +390,9 @@ static void test_precopy(void)
 	t_ok(v2_precopy_info(fd, &pi) == 0 && !pi.dirty_bytes && !pi.initial_bytes,
 	     "precopy info: nothing left");
 	region_write(&a, MTTYM_MEM_REGION, 4096 * 3, &byte, 1);
-	t_ok(v2_precopy_info(fd, &pi) == 0 && pi.dirty_bytes == PAGE_REC,
-	     "a device-memory write makes one page record pending");
+	t_ok(v2_precopy_info(fd, &pi) == 0 && pi.dirty_bytes == PAGE_REC &&
+	     !pi.initial_bytes,
+	     "a device-memory write makes one page record pending (dirty_bytes)");
 	dev_fill(&a, 0x62);
 	t_ok(v2_set_state(&a, ST_STOP_COPY, &fd2) == 0 && fd2 == -1,
 	     "PRE_COPY -> STOP_COPY keeps the same fd");
@@ -412,6 +422,134 @@ static void test_precopy(void)
  * DMA logging is cut to the window asked for, ends with the open and with
  * a reset, and is apart from the region's session log.
  */
+/*
+ * PRECOPY_INFO's two counts through a first pass: initial_bytes starts at
+ * the header and every page and only decreases, a page written behind the
+ * pass is dirty_bytes, one ahead of it is still part of the pass, and each
+ * read takes exactly its bytes off the sum.
+ */
+static void test_precopy_counts(void)
+{
+	const uint64_t pages = MEM_SIZE / 4096;
+	struct v2_precopy_info first, pi;
+	uint64_t sum, init, reads = 0;
+	bool falls = true, exact = true, info = true;
+	uint8_t byte = 0x5a;
+	static uint8_t buf[4096];
+	struct vdev a;
+	ssize_t n;
+	int fd, err;
+
+	if (!caps.pre_copy) {
+		t_skip("no PRE_COPY on this kernel (before 6.2)",
+		       "PRE_COPY's initial_bytes and dirty_bytes");
+		return;
+	}
+	vdev_create_open(&a, MDEV_TYPE_1P);
+	t_ok(v2_set_state(&a, ST_PRE_COPY, &fd) == 0 && fd >= 0,
+	     "counts: RUNNING -> PRE_COPY");
+	err = v2_precopy_info(fd, &first);
+	t_ok(!err && !first.dirty_bytes &&
+	     first.initial_bytes > pages * PAGE_REC &&
+	     first.initial_bytes < pages * PAGE_REC + 4096,
+	     "counts: PRE_COPY starts with initial_bytes %llu (the header and %llu page records), dirty_bytes 0",
+	     (unsigned long long)first.initial_bytes,
+	     (unsigned long long)pages);
+	n = read(fd, buf, sizeof(buf));
+	t_ok(n == (ssize_t)sizeof(buf) && v2_precopy_info(fd, &pi) == 0 &&
+	     pi.initial_bytes == first.initial_bytes - sizeof(buf) &&
+	     !pi.dirty_bytes,
+	     "counts: a 4 KiB read takes 4 KiB off initial_bytes");
+	region_write(&a, MTTYM_MEM_REGION, MEM_SIZE - 1, &byte, 1);
+	t_ok(v2_precopy_info(fd, &pi) == 0 && !pi.dirty_bytes &&
+	     pi.initial_bytes == first.initial_bytes - sizeof(buf),
+	     "counts: a write to the last page, ahead of the first pass, changes neither");
+	region_write(&a, MTTYM_MEM_REGION, 0, &byte, 1);
+	t_ok(v2_precopy_info(fd, &pi) == 0 && pi.dirty_bytes == PAGE_REC &&
+	     pi.initial_bytes == first.initial_bytes - sizeof(buf),
+	     "counts: a write to page 0, behind the first pass, is one dirty page record");
+	init = pi.initial_bytes;
+	sum = pi.initial_bytes + pi.dirty_bytes;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		reads++;
+		if (v2_precopy_info(fd, &pi)) {
+			info = false;
+			break;
+		}
+		falls &= pi.initial_bytes <= init;
+		exact &= pi.initial_bytes + pi.dirty_bytes == sum - n;
+		init = pi.initial_bytes;
+		sum = pi.initial_bytes + pi.dirty_bytes;
+	}
+	t_ok(n == -1 && errno == ENOMSG && info,
+	     "counts: %llu more reads, then ENOMSG", (unsigned long long)reads);
+	t_ok(falls, "counts: initial_bytes never rose");
+	t_ok(exact, "counts: each read took its own size off initial_bytes + dirty_bytes");
+	t_ok(!pi.initial_bytes && !pi.dirty_bytes,
+	     "counts: both 0 at the temporary end");
+	region_write(&a, MTTYM_MEM_REGION, 4096 * 7, &byte, 1);
+	t_ok(v2_precopy_info(fd, &pi) == 0 && !pi.initial_bytes &&
+	     pi.dirty_bytes == PAGE_REC,
+	     "counts: after the first pass a write is dirty_bytes only");
+	close(fd);
+	v2_set_state(&a, ST_RUNNING, NULL);
+	vdev_destroy(&a);
+}
+
+/*
+ * VFIO_PRECOPY_INFO_REINIT's opt-in (VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2,
+ * taken by the vfio core): without it flags comes back as passed, with it
+ * flags is output and 0 (the engine never starts a new first pass); the
+ * opt-in ends with the device's close.
+ */
+static void test_precopy_flags(void)
+{
+	struct v2_precopy_info pi;
+	struct vdev a;
+	char uuid[sizeof(a.uuid)];
+	int fd = -1, ret;
+
+	if (!caps.pre_copy) {
+		t_skip("no PRE_COPY on this kernel (before 6.2)",
+		       "PRECOPY_INFOv2 and the flags field");
+		return;
+	}
+	vdev_create_open(&a, MDEV_TYPE_1P);
+	ret = v2_feature(&a, VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_SET |
+			 FEATURE_MIG_PRECOPY_INFOV2, NULL, 0);
+	if (ret == -ENOTTY) {
+		t_skip("the vfio core knows no MIG_PRECOPY_INFOv2 (ENOTTY)",
+		       "PRECOPY_INFOv2 and the flags field");
+		vdev_destroy(&a);
+		return;
+	}
+	t_ok(!ret, "PRECOPY_INFOv2: probed for SET (%d)", ret);
+	t_ok(v2_set_state(&a, ST_PRE_COPY, &fd) == 0 &&
+	     v2_precopy_info_flags(fd, &pi, 0xa5a5a5a5) == 0 &&
+	     pi.flags == 0xa5a5a5a5,
+	     "PRECOPY_INFOv2: without the opt-in flags comes back as passed");
+	t_ok(v2_feature(&a, VFIO_DEVICE_FEATURE_SET | FEATURE_MIG_PRECOPY_INFOV2,
+			NULL, 0) == 0 &&
+	     v2_precopy_info_flags(fd, &pi, 0xa5a5a5a5) == 0 && pi.flags == 0 &&
+	     pi.initial_bytes > MEM_SIZE,
+	     "PRECOPY_INFOv2: opted in, flags is 0 (no REINIT) and the counts as before");
+	if (fd >= 0)
+		close(fd);
+	v2_set_state(&a, ST_RUNNING, NULL);
+	snprintf(uuid, sizeof(uuid), "%s", a.uuid);
+	vdev_close(&a);
+	fd = -1;
+	if (vdev_open(&a, uuid))
+		t_bail("cannot open %s again", uuid);
+	t_ok(v2_set_state(&a, ST_PRE_COPY, &fd) == 0 &&
+	     v2_precopy_info_flags(fd, &pi, 0x3c) == 0 && pi.flags == 0x3c,
+	     "PRECOPY_INFOv2: the opt-in ends when the device is closed");
+	if (fd >= 0)
+		close(fd);
+	v2_set_state(&a, ST_RUNNING, NULL);
+	vdev_destroy(&a);
+}
+
 static void test_dma_logging_rules(void)
 {
 	const uint64_t iova = 1ull << 30, size = 64 * 4096, guard = 0x5a5a5a5a5a5a5a5aull;
@@ -547,6 +685,8 @@ int main(void)
 	test_fd_cut_off();
 	test_owner();
 	test_precopy();
+	test_precopy_counts();
+	test_precopy_flags();
 	test_no_pre_copy();
 	test_dma_logging();
 	test_dma_logging_rules();

@@ -821,11 +821,17 @@ int v2_restore(struct vdev *v, const uint8_t *p, size_t len, size_t chunk)
 	return ret ?: v2_set_state(v, ST_RUNNING, NULL);
 }
 
-int v2_precopy_info(int fd, struct v2_precopy_info *pi)
+int v2_precopy_info_flags(int fd, struct v2_precopy_info *pi, uint32_t flags)
 {
 	memset(pi, 0, sizeof(*pi));
 	pi->argsz = sizeof(*pi);
+	pi->flags = flags;
 	return ioctl(fd, MIG_GET_PRECOPY_INFO, pi) ? -errno : 0;
+}
+
+int v2_precopy_info(int fd, struct v2_precopy_info *pi)
+{
+	return v2_precopy_info_flags(fd, pi, 0);
 }
 
 int v2_logging(struct vdev *v, uint32_t op, uint64_t iova, uint64_t len,

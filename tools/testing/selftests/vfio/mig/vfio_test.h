@@ -214,6 +214,8 @@ int mig_restore(struct vdev *v, struct mig *m, const uint8_t *p,
 #define MIG_PRE_COPY	(1 << 2)
 #define FEATURE_MIG_DATA_SIZE	9
 #define MIG_GET_PRECOPY_INFO	_IO(VFIO_TYPE, VFIO_BASE + 21)
+/* VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2: flags becomes an output. */
+#define FEATURE_MIG_PRECOPY_INFOV2	12
 #define PAGE_REC	(16 + 8 + 4096)
 
 struct v2_precopy_info {
@@ -245,6 +247,8 @@ int v2_save(struct vdev *v, struct stream *s, size_t chunk);
 int v2_restore(struct vdev *v, const uint8_t *p, size_t len, size_t chunk);
 /* VFIO_MIG_GET_PRECOPY_INFO on a data fd.  0 or -errno. */
 int v2_precopy_info(int fd, struct v2_precopy_info *pi);
+/* The same with flags set to @flags on the way in. */
+int v2_precopy_info_flags(int fd, struct v2_precopy_info *pi, uint32_t flags);
 /*
  * DMA logging: START over [@iova, @iova + @len), REPORT of that window
  * into @bitmap, or STOP.  0 or -errno.
