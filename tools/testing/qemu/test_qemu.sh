@@ -4,10 +4,13 @@
 # Stock QEMU migrates an mtty-mig and an mcount-mig device (run inside the
 # test VM).
 #
-# usage: test_qemu.sh HMP QEMU
+# usage: [QEMU_CASES=PATTERN] test_qemu.sh HMP QEMU
 #   HMP   the built hmp helper (tools/testing/qemu/hmp.c)
 #   QEMU  a qemu-system-x86_64 binary: 7.x speaks the v1 region, 8.0 and
 #         later the VFIO_DEVICE_FEATURE protocol (v2)
+#   QEMU_CASES  run only the cases whose names match this shell pattern
+#         (live, file, wrong_type, cancel, mcount_live, mcount_wrong_type,
+#         switchover_ack, multifd, two_devices, fault_*); default all
 #
 # Inner QEMUs run under TCG with SeaBIOS and no guest OS, each with one
 # mdev at the same PCI address.  The UART is set through HMP o/i on its
@@ -21,7 +24,12 @@
 # "# SKIP reason") where this QEMU or kernel cannot serve it: switchover-ack
 # (PRE_COPY, kernel 6.2 on), the device state through multifd channels
 # (x-migration-multifd-transfer), and two mtty-mig devices in one VM (the
-# P2P states).  Prints TAP and "N passed, N failed" (", N skipped").
+# P2P states).  Then each of the engine's injected faults (debugfs) armed
+# on one side of a live migration, with what QEMU does about it: the
+# source VM runs on with its device intact (a fault in ERROR: reset) or
+# the migration completes (a stall); v2 only, on kernel 6.1 only unless
+# QEMU_FAULTS_ALL is set.  Prints TAP and "N passed, N failed" (", N
+# skipped").
 
 set -u
 
@@ -479,16 +487,181 @@ case_two_devices() {
 	diag "two devices: $((SECONDS - t0)) s"
 }
 
+# --- the engine's injected faults (Documentation/mtty-mig.rst, "Fault
+# injection"), each armed on one side of a live migration: what the VMM
+# does about it, as a VMM developer would see it.  Each case checks the
+# outcome this QEMU shows today, so that a change in the engine or in QEMU
+# that changes it fails here.
+
+faults=/sys/kernel/debug/vfio_mig
+
+# arm UUID FAULT VALUE: arm a fault of the device; 0 if it took it
+arm() { echo "$3" 2>/dev/null >"$faults/$1/$2"; }
+
+# fired UUID NEEDLE: 0 if the kernel log says the device's fault fired
+fired() { dmesg | grep "$1" | grep -q "fault injected: .*$2"; }
+
+# fault_pair CASE PORT SCR: a busy pair as pair() makes it, return path on
+# (so the source learns of a refusing destination); the source's device
+# memory digest before the migration in d.
+fault_pair() {
+	pair "$1" 1port-1M-mmap 1port-1M-mmap "$2" "$3" || return 1
+	traffic "$a" mem "0 1048576 $(($2 & 255))"
+	d=$(digest "$a")
+	hmp src "migrate_set_capability return-path on" >/dev/null
+	hmp dst "migrate_set_capability return-path on" >/dev/null
+}
+
+# fault_failed CASE SCR: the migration failed, the destination QEMU gave
+# up, and the source runs with its device as it was.
+fault_failed() {
+	local st
+	st=$(wait_migrate src failed); ok $? "$1: migration $st"
+	for _ in $(seq 100); do kill -0 "$pid_dst" 2>/dev/null || break; sleep 0.1; done
+	! kill -0 "$pid_dst" 2>/dev/null; ok $? "$1: destination QEMU gave up"
+	source_intact "$1" "$d" "$2"
+}
+
+fault_end() {
+	hmp dst "quit" >/dev/null 2>&1; hmp src "quit" >/dev/null 2>&1
+	wait "$pid_src" "$pid_dst" 2>/dev/null
+	diag "$1: $((SECONDS - t0)) s"
+}
+
+# needs_faults CASE: 0 if this QEMU speaks v2 (the faults act on it), the
+# engine has its debugfs fault directory, and the kernel is 6.1: the cases
+# cost about two minutes per QEMU, so they run on one kernel, the one where
+# QEMU also takes device DMA logging (QEMU_FAULTS_ALL=1: on any kernel).
+needs_faults() {
+	if [ "$kver" -ne 601 ] && [ -z "${QEMU_FAULTS_ALL:-}" ]; then
+		skip "$1" "the fault cases run on kernel 6.1 (QEMU_FAULTS_ALL=1 runs them here)"
+		return 1
+	fi
+	if [ "$major" -lt 8 ]; then
+		skip "$1" "QEMU $version speaks the v1 region; the engine's faults act on the v2 protocol only"
+		return 1
+	fi
+	[ -d "$faults" ] && return 0
+	skip "$1" "no $faults (debugfs not mounted)"
+	return 1
+}
+
+# The source's save fails after 64 KiB: QEMU's read of the data fd gets
+# EIO, the migration fails, QEMU takes the device back to RUNNING.
+case_fault_save() {
+	local t0=$SECONDS a b io mem dma d
+	needs_faults "fault fail_save_after" || return
+	fault_pair "fault fail_save_after" 4452 0x4a || return
+	arm "$a" fail_save_after 65536; ok $? "fault fail_save_after: armed on the source"
+	migrate src tcp:127.0.0.1:4452
+	fault_failed "fault fail_save_after" 0x4a
+	fired "$a" "data fd read fails"; ok $? "fault fail_save_after: fired"
+	fault_end "fault fail_save_after"
+}
+
+# A byte of the source's stream goes out flipped: the destination's CRC
+# check refuses the record, the destination fails the load, and the
+# source, told over the return path, fails the migration.
+case_fault_flip() {
+	local t0=$SECONDS a b io mem dma d
+	needs_faults "fault flip_byte" || return
+	fault_pair "fault flip_byte" 4453 0x4b || return
+	arm "$a" flip_byte 5000; ok $? "fault flip_byte: armed on the source at byte 5000"
+	migrate src tcp:127.0.0.1:4453
+	fault_failed "fault flip_byte" 0x4b
+	fired "$a" "flipped"; ok $? "fault flip_byte: fired"
+	fault_end "fault flip_byte"
+}
+
+# The destination refuses its stream at the first write.
+case_fault_resume() {
+	local t0=$SECONDS a b io mem dma d
+	needs_faults "fault fail_resume" || return
+	fault_pair "fault fail_resume" 4454 0x4c || return
+	arm "$b" fail_resume 1; ok $? "fault fail_resume: armed on the destination"
+	migrate src tcp:127.0.0.1:4454
+	fault_failed "fault fail_resume" 0x4c
+	fired "$b" "resume stream refused"; ok $? "fault fail_resume: fired"
+	fault_end "fault fail_resume"
+}
+
+# The source's arc into STOP_COPY fails with EIO and the device is in
+# ERROR, which refuses every arc: QEMU fails the migration and, unable to
+# take the device back to RUNNING, resets it; the source VM runs on with
+# the device at its power-on state (device memory all zero).
+case_fault_state() {
+	local t0=$SECONDS a b io mem dma d z st
+	needs_faults "fault fail_state" || return
+	fault_pair "fault fail_state" 4455 0x4d || return
+	mk_mdev z 1port-1M-mmap || return
+	arm "$a" fail_state STOP_COPY; ok $? "fault fail_state: STOP_COPY armed on the source"
+	migrate src tcp:127.0.0.1:4455
+	st=$(wait_migrate src failed); ok $? "fault fail_state: migration $st"
+	fired "$a" "arc into STOP_COPY"; ok $? "fault fail_state: fired"
+	st=$(run_status src); [ "$st" = running ]; ok $? "fault fail_state: source $st"
+	[ "$(digest "$a")" = "$(digest "$z")" ]
+	ok $? "fault fail_state: QEMU reset the source's device (memory as at power-on, $(digest "$z"))"
+	traffic "$a" mem "0 16 1"; ok $? "fault fail_state: the source's device takes traffic again"
+	fault_end "fault fail_state"
+}
+
+# The source's first state change stalls 1.5 s: the migration waits for
+# it and completes with the device state equal.
+case_fault_stall() {
+	local t0=$SECONDS a b io mem dma d st
+	needs_faults "fault stall_ms" || return
+	fault_pair "fault stall_ms" 4456 0x4e || return
+	arm "$a" stall_ms 1500; ok $? "fault stall_ms: 1500 ms armed on the source"
+	migrate src tcp:127.0.0.1:4456
+	st=$(wait_migrate src completed); ok $? "fault stall_ms: migration $st"
+	fired "$a" "stalls 1500 ms"; ok $? "fault stall_ms: fired"
+	figures src
+	st=$(hmp src "info migrate" | awk '/^total time:/ { print $3; exit }')
+	[ "${st:-0}" -ge 1500 ]; ok $? "fault stall_ms: the migration's total time (${st:-?} ms) includes the stall"
+	case_end "fault stall_ms" 0x4e
+}
+
+# Device DMA logging (kernels before 6.7 here): START or a REPORT fails,
+# QEMU fails the migration and the source runs on with its device intact.
+case_fault_dma_log() {
+	local t0=$SECONDS a b io mem dma d file=$1 needle=$2 port=$3
+	needs_faults "fault $file" || return
+	if [ "$kver" -ge 607 ]; then
+		skip "fault $file" "QEMU uses no device DMA logging on this kernel (container dirty tracking)"
+		return
+	fi
+	fault_pair "fault $file" "$port" 0x4f || return
+	arm "$a" "$file" 1; ok $? "fault $file: armed on the source"
+	migrate src "tcp:127.0.0.1:$port"
+	fault_failed "fault $file" 0x4f
+	fired "$a" "$needle"; ok $? "fault $file: fired"
+	fault_end "fault $file"
+}
+
+# run CASE [ARGS...]: run case_CASE unless QEMU_CASES (a shell pattern,
+# for a quick run of some cases) leaves it out
+run() {
+	# shellcheck disable=SC2254
+	case $1 in ${QEMU_CASES:-*}) "case_$@" ;; esac
+}
+
 echo "# QEMU $version: $qemu (protocol $proto), kernel $(uname -r)"
-case_live
-case_file
-case_wrong_type
-case_cancel
-case_mcount_live
-case_mcount_wrong_type
-case_switchover_ack
-case_multifd
-case_two_devices
+run live
+run file
+run wrong_type
+run cancel
+run mcount_live
+run mcount_wrong_type
+run switchover_ack
+run multifd
+run two_devices
+run fault_save
+run fault_flip
+run fault_resume
+run fault_state
+run fault_stall
+run fault_dma_log fail_dma_log_start "DMA_LOGGING_START" 4457
+run fault_dma_log fail_dma_log_report "DMA_LOGGING_REPORT" 4458
 echo "1..$n"
 if [ "$skipped" -gt 0 ]; then
 	echo "$((n - failed - skipped)) passed, $failed failed, $skipped skipped"

@@ -163,6 +163,10 @@ pool_add() { u=$(mk "$1") && echo "$1 $u" >>"$tmp/pool"; }
 # EPIPE, and the restore's exit is the pair's); count whether they agree.
 pair() {
 	ans=$(check "$4" "$(cat "$BUS/$3/migration/version")")
+	if [ "$ans" = OK ] && [ "$(mem_mib "$1")" -gt "$run_max_mib" ]; then
+		skipped_runs="$skipped_runs ${1##*/}->${2##*/}"
+		return
+	fi
 	{ "$V" -q save "$3" - 2>/dev/null; } |
 		"$V" -q restore "$4" - >/dev/null 2>"$tmp/err"
 	rc=$?
@@ -178,6 +182,12 @@ pair() {
 		echo "# ${1##*/} -> ${2##*/}: check OK, migrate exit $rc"
 }
 
+# On the project's debug kernel (KASAN, kmemleak, lockdep) a migration of
+# 64 MiB or more takes minutes: there a pair the check finds compatible is
+# migrated only up to 16 MiB of device memory, the others are listed as
+# skipped.  Incompatible pairs stop at the stream header: all of them run.
+run_max_mib=1048576 skipped_runs=
+case $(uname -r) in *-vfio-mig-debug) run_max_mib=16 ;; esac
 small='' big='' pool_mib=0 max_mib=0
 for t in $types; do
 	m=$(mem_mib "$t")
@@ -241,6 +251,10 @@ echo "# $pairs pairs: $agree agree ($yes compatible), $disagree disagree; $made 
 ok $? "the check's answer equals the real migration's for every pair that ran ($agree of $pairs)"
 [ -n "$skipped_pairs" ] &&
 	skip "over mtty_mig's budget:$skipped_pairs" "the pairs that cannot fit"
+[ -n "$skipped_runs" ] &&
+	skip "over $run_max_mib MiB on the debug kernel, checked but not migrated:$skipped_runs" \
+		"the compatible pairs of large types"
+
 
 rm -rf "$tmp"
 tap_end
