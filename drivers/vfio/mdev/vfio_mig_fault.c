@@ -6,13 +6,13 @@
  * with one file per fault (Documentation/mtty-mig.rst, "Fault injection"):
  *
  *   fail_state           v2 state name: the next arc into it fails, EIO,
- *                        and the device is in ERROR
- *   fail_save_after      N: a v2 save's data fd read fails with EIO once
- *                        N bytes of that save were read
- *   flip_byte            N: byte N of the next v2 save goes out XOR 0xff
- *   fail_resume          1: the next v2 resume refuses its first write()
- *   stall_ms             T (<= 10000): the next v2 state change the vfio
- *                        core allows sleeps T ms
+ *                        and the device is in ERROR (v1: state kept)
+ *   fail_save_after      N: a save's reads fail with EIO once N bytes of
+ *                        it were read (v1: chunks reaching past N)
+ *   flip_byte            N: byte N of the next save goes out XOR 0xff
+ *   fail_resume          1: the next resume refuses its first write
+ *   stall_ms             T (<= 10000): the next state change the vfio
+ *                        core allows (v1: the next one) sleeps T ms
  *   fail_dma_log_start   1: the next DMA_LOGGING_START fails with EIO
  *   fail_dma_log_report  1: the next DMA_LOGGING_REPORT fails with EIO
  *
@@ -120,13 +120,15 @@ static void fault_report(struct vfio_mig_core *core, const char *what)
 }
 
 /**
- * vfio_mig_fault_state() - whether the v2 arc into @next is to fail
+ * vfio_mig_fault_state() - whether the arc into @next is to fail
  * @core: the engine state, core->lock held (the arc is being walked)
- * @next: the state the arc leads to
+ * @next: the v2 state the arc leads to (a v1 write: its v2 name)
+ * @outcome: what then becomes of the device, for the kernel log
  *
  * Return: true once, for the first arc into the armed state.
  */
-bool vfio_mig_fault_state(struct vfio_mig_core *core, u32 next)
+bool vfio_mig_fault_state(struct vfio_mig_core *core, u32 next,
+			  const char *outcome)
 {
 	bool hit = false;
 
@@ -140,8 +142,8 @@ bool vfio_mig_fault_state(struct vfio_mig_core *core, u32 next)
 	spin_unlock(&core->faults.lock);
 	if (hit)
 		dev_info(core->mig->vdev.dev,
-			 "vfio_mig: fault injected: arc into %s fails, device in ERROR\n",
-			 state_names[next]);
+			 "vfio_mig: fault injected: arc into %s fails, %s\n",
+			 state_names[next], outcome);
 	return hit;
 }
 

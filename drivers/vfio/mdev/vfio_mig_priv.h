@@ -161,10 +161,17 @@ struct vfio_mig_v1_fe {
 	u32 state;		/* the v1 device_state */
 	bool staged;		/* a chunk is handed out */
 	u64 data_size;
+	u64 out;		/* stream bytes of this save handed out */
+	s64 fail_at;		/* injected: chunks past this offset fail, or -1 */
+	s64 flip_at;		/* injected: the byte to flip, or -1 */
+	bool read_failed;	/* fail_at fired: every staging read fails */
+	bool fail_write;	/* injected: refuse the first data_size write */
 	struct vfio_mig_read rd;
 	struct {
 		bool staged;
 		u64 data_size;
+		u64 out;
+		s64 flip_at;
 	} undo;
 };
 
@@ -366,7 +373,8 @@ void vfio_mig_fault_add(struct vfio_mig_core *core);
 void vfio_mig_fault_remove(struct vfio_mig_core *core);
 void vfio_mig_fault_module_init(void);
 void vfio_mig_fault_module_exit(void);
-bool vfio_mig_fault_state(struct vfio_mig_core *core, u32 next);
+bool vfio_mig_fault_state(struct vfio_mig_core *core, u32 next,
+			  const char *outcome);
 void vfio_mig_fault_stall(struct vfio_mig_core *core);
 void vfio_mig_fault_save(struct vfio_mig_core *core, s64 *fail_at,
 			 s64 *flip_at);

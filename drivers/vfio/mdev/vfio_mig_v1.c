@@ -21,6 +21,7 @@
  */
 
 #include <linux/vfio.h>
+#include <linux/vfio_mig_compat.h>
 
 #include "vfio_mig_priv.h"
 
@@ -52,6 +53,32 @@ static void v1_end_resume(struct vfio_mig_core *core)
 	}
 }
 
+/* A save session starts: it takes the save faults armed now. */
+static void v1_save_begin(struct vfio_mig_core *core)
+{
+	vfio_mig_fault_save(core, &core->v1.fail_at, &core->v1.flip_at);
+	core->v1.out = 0;
+	core->v1.read_failed = false;
+}
+
+/* The save faults end with their session. */
+static void v1_save_faults_end(struct vfio_mig_core *core)
+{
+	core->v1.fail_at = -1;
+	core->v1.flip_at = -1;
+	core->v1.read_failed = false;
+}
+
+/*
+ * fail_state on v1: only the writes QEMU fails cleanly, into _SAVING
+ * (STOP_COPY), _SAVING | _RUNNING (PRE_COPY) and _RESUMING, from a state
+ * without that bit; the write fails before doing anything.
+ */
+static bool v1_fault_state(struct vfio_mig_core *core, u32 v2_state)
+{
+	return vfio_mig_fault_state(core, v2_state, "v1 device_state kept");
+}
+
 static int v1_transition(struct vfio_mig_core *core, u32 new)
 {
 	u32 old = core->v1.state;
@@ -70,17 +97,24 @@ static int v1_transition(struct vfio_mig_core *core, u32 new)
 	} else if (new == V1_RESUMING) {
 		if (old & V1_SAVING)
 			return -EINVAL;
+		if (v1_fault_state(core, VFIO_DEVICE_STATE_RESUMING))
+			return -EIO;
 		ret = vfio_mig_resume_start(core);
 		if (ret)
 			return ret;
 		vfio_mig_quiesce(core);
 		core->v1.data_size = 0;
+		core->v1.fail_write = vfio_mig_fault_resume(core);
 		core->v1.state = new;
 		return 0;
 	} else if (new & V1_SAVING) {
 		/* 1->3, 0->3 pre-copy; 1->2, 0->2, 3->2 stop-and-copy. */
 		if (old == V1_SAVING)
 			return -EINVAL;	/* back from stop-and-copy */
+		if (v1_fault_state(core, new & V1_RUNNING ?
+				   VFIO_DEVICE_STATE_PRE_COPY :
+				   VFIO_DEVICE_STATE_STOP_COPY))
+			return -EIO;
 		if (new & V1_RUNNING) {
 			ret = vfio_mig_save_start(core);
 			if (ret)
@@ -90,6 +124,8 @@ static int v1_transition(struct vfio_mig_core *core, u32 new)
 			if (ret)
 				return ret;
 		}
+		if (!(old & V1_SAVING))
+			v1_save_begin(core);
 		core->v1.state = new;
 		if (new & V1_RUNNING)
 			vfio_mig_unquiesce(core);
@@ -97,6 +133,7 @@ static int v1_transition(struct vfio_mig_core *core, u32 new)
 	} else if (old & V1_SAVING) {
 		/* Leaving the save session: the device keeps its state. */
 		vfio_mig_save_drop(core);
+		v1_save_faults_end(core);
 	}
 
 	/* Plain RUNNING/STOP: never fails. */
@@ -108,10 +145,17 @@ static int v1_transition(struct vfio_mig_core *core, u32 new)
 	return 0;
 }
 
-/* A failed write changes nothing; any other consumes a handed-out chunk. */
+/*
+ * A failed write changes nothing; any other consumes a handed-out chunk.
+ * stall_ms: a write that would change the state sleeps first.
+ */
 static int v1_set_state(struct vfio_mig_core *core, u32 new)
 {
-	int ret = v1_transition(core, new);
+	int ret;
+
+	if (v1_valid(new) && new != core->v1.state)
+		vfio_mig_fault_stall(core);
+	ret = v1_transition(core, new);
 
 	if (!ret)
 		core->v1.staged = false;
@@ -134,17 +178,38 @@ static u64 v1_pending(struct vfio_mig_core *core)
 /*
  * data_offset or data_size read while saving: stage the next chunk, built
  * in the stage and published into the data section once the read's
- * result reached the user.
+ * result reached the user.  The save faults act here: a chunk reaching
+ * past fail_save_after is taken back and the read fails, as every later
+ * staging read of the save does; flip_byte flips its byte in the stage.
  */
-static void v1_stage(struct vfio_mig_core *core)
+static int v1_stage(struct vfio_mig_core *core)
 {
-	if ((core->v1.state & V1_SAVING) && !core->v1.staged) {
-		core->v1.data_size = vfio_mig_save_chunk(core, core->stage,
-							 core->cfg.data_size);
-		core->v1.staged = true;
-		core->v1.rd.chunk = true;
-		core->v1.rd.publish = core->v1.data_size;
+	struct vfio_mig_v1_fe *fe = &core->v1;
+	u64 size;
+
+	if (!(fe->state & V1_SAVING) || fe->staged)
+		return 0;
+	if (fe->read_failed)
+		return -EIO;
+	size = vfio_mig_save_chunk(core, core->stage, core->cfg.data_size);
+	if (fe->fail_at >= 0 && fe->out + size > fe->fail_at) {
+		vfio_mig_save_unchunk(core);
+		fe->fail_at = -1;
+		fe->read_failed = true;
+		vfio_mig_fault_fire(core, "v1 save chunk read fails with EIO");
+		return -EIO;
 	}
+	if (fe->flip_at >= (s64)fe->out && fe->flip_at < (s64)(fe->out + size)) {
+		((u8 *)core->stage)[fe->flip_at - fe->out] ^= 0xff;
+		fe->flip_at = -1;
+		vfio_mig_fault_fire(core, "a v1 save's byte flipped");
+	}
+	fe->data_size = size;
+	fe->out += size;
+	fe->staged = true;
+	fe->rd.chunk = true;
+	fe->rd.publish = size;
+	return 0;
 }
 
 static int v1_hdr_read(struct vfio_mig_core *core, u64 off, void *buf,
@@ -157,6 +222,8 @@ static int v1_hdr_read(struct vfio_mig_core *core, u64 off, void *buf,
 	vfio_mig_read_begin(core, &core->v1.rd);
 	core->v1.undo.staged = core->v1.staged;
 	core->v1.undo.data_size = core->v1.data_size;
+	core->v1.undo.out = core->v1.out;
+	core->v1.undo.flip_at = core->v1.flip_at;
 
 	switch (VFIO_MIG_KEY(off, count)) {
 	case VFIO_MIG_KEY(V1_OFF(device_state), 4):
@@ -169,11 +236,13 @@ static int v1_hdr_read(struct vfio_mig_core *core, u64 off, void *buf,
 		v = v1_pending(core);
 		break;
 	case VFIO_MIG_KEY(V1_OFF(data_offset), 8):
-		v1_stage(core);
+		if (v1_stage(core))
+			return -EIO;
 		v = VFIO_MIG_HDR_PAGE;
 		break;
 	case VFIO_MIG_KEY(V1_OFF(data_size), 8):
-		v1_stage(core);
+		if (v1_stage(core))
+			return -EIO;
 		v = core->v1.data_size;
 		break;
 	default:
@@ -201,6 +270,12 @@ static int v1_hdr_write(struct vfio_mig_core *core, u64 off,
 		memcpy(&size, buf, 8);
 		if (core->v1.state != V1_RESUMING || size > core->cfg.data_size)
 			return -EINVAL;
+		/* fail_resume: refused at the first write, as a bad record. */
+		if (core->v1.fail_write && core->resume) {
+			core->v1.fail_write = false;
+			core->resume->failed = true;
+			vfio_mig_fault_fire(core, "v1 resume stream refused with EINVAL");
+		}
 		/* Even size 0 fails once the stream was refused. */
 		ret = vfio_mig_resume_feed(core, core->data, size);
 		if (!ret)
@@ -239,6 +314,8 @@ static void v1_finish(struct vfio_mig_device *mig, unsigned int index,
 	if (vfio_mig_read_end(core, &core->v1.rd, copied)) {
 		core->v1.staged = core->v1.undo.staged;
 		core->v1.data_size = core->v1.undo.data_size;
+		core->v1.out = core->v1.undo.out;
+		core->v1.flip_at = core->v1.undo.flip_at;
 	}
 	mutex_unlock(&core->lock);
 }
@@ -300,6 +377,7 @@ void vfio_mig_v1_setup(struct vfio_mig_core *core, struct vfio_mig_region *r)
 		.mmap = v1_mmap,
 	};
 	core->v1.state = V1_RUNNING;
+	v1_save_faults_end(core);
 }
 
 /* Device-wide reset and close: v1 returns to its default, running. */
@@ -309,4 +387,6 @@ void vfio_mig_v1_abort(struct vfio_mig_core *core)
 	core->v1.state = V1_RUNNING;
 	core->v1.staged = false;
 	core->v1.data_size = 0;
+	core->v1.fail_write = false;
+	v1_save_faults_end(core);
 }

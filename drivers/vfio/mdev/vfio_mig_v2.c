@@ -602,7 +602,7 @@ static struct file *v2_set_state(struct vfio_device *vdev,
 			ret = -EINVAL;
 			break;
 		}
-		if (vfio_mig_fault_state(core, next)) {
+		if (vfio_mig_fault_state(core, next, "device in ERROR")) {
 			v2_error(core);
 			ret = -EIO;
 			break;

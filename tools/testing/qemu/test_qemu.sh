@@ -27,7 +27,7 @@
 # P2P states).  Then each of the engine's injected faults (debugfs) armed
 # on one side of a live migration, with what QEMU does about it: the
 # source VM runs on with its device intact (a fault in ERROR: reset) or
-# the migration completes (a stall); v2 only, on kernel 6.1 only unless
+# the migration completes (a stall); on kernel 6.1 only unless
 # QEMU_FAULTS_ALL is set.  Prints TAP and "N passed, N failed" (", N
 # skipped").
 
@@ -512,15 +512,26 @@ fault_pair() {
 	hmp dst "migrate_set_capability return-path on" >/dev/null
 }
 
-# fault_failed CASE SCR: the migration failed, the destination QEMU gave
-# up, and the source runs with its device as it was.
+# fault_failed CASE SCR [waits]: the migration failed, the destination
+# QEMU gave up (with waits: is still waiting for a stream, as QEMU 7.2's
+# does when the source fails while saving), and the source runs with its
+# device as it was.
 fault_failed() {
 	local st
 	st=$(wait_migrate src failed); ok $? "$1: migration $st"
 	for _ in $(seq 100); do kill -0 "$pid_dst" 2>/dev/null || break; sleep 0.1; done
-	! kill -0 "$pid_dst" 2>/dev/null; ok $? "$1: destination QEMU gave up"
+	if [ "${3:-}" = waits ]; then
+		st=$(run_status dst); [ "$st" = "(inmigrate)" ]
+		ok $? "$1: destination QEMU still waiting for the stream ($st)"
+	else
+		! kill -0 "$pid_dst" 2>/dev/null; ok $? "$1: destination QEMU gave up"
+	fi
 	source_intact "$1" "$d" "$2"
 }
+
+# The destination's outcome when the source fails while saving: QEMU 7.2's
+# waits on, later ones end.
+src_fail_dst() { [ "$proto" = v1 ] && echo waits; }
 
 fault_end() {
 	hmp dst "quit" >/dev/null 2>&1; hmp src "quit" >/dev/null 2>&1
@@ -528,17 +539,17 @@ fault_end() {
 	diag "$1: $((SECONDS - t0)) s"
 }
 
-# needs_faults CASE: 0 if this QEMU speaks v2 (the faults act on it), the
-# engine has its debugfs fault directory, and the kernel is 6.1: the cases
-# cost about two minutes per QEMU, so they run on one kernel, the one where
-# QEMU also takes device DMA logging (QEMU_FAULTS_ALL=1: on any kernel).
+# needs_faults CASE [v2]: 0 if the engine has its debugfs fault directory
+# and the kernel is 6.1: the cases cost about two minutes per QEMU, so they
+# run on one kernel, the one where QEMU also takes device DMA logging
+# (QEMU_FAULTS_ALL=1: on any kernel); with v2, only if QEMU speaks v2
 needs_faults() {
 	if [ "$kver" -ne 601 ] && [ -z "${QEMU_FAULTS_ALL:-}" ]; then
 		skip "$1" "the fault cases run on kernel 6.1 (QEMU_FAULTS_ALL=1 runs them here)"
 		return 1
 	fi
-	if [ "$major" -lt 8 ]; then
-		skip "$1" "QEMU $version speaks the v1 region; the engine's faults act on the v2 protocol only"
+	if [ "${2:-}" = v2 ] && [ "$major" -lt 8 ]; then
+		skip "$1" "QEMU $version speaks the v1 region, which has no device DMA logging"
 		return 1
 	fi
 	[ -d "$faults" ] && return 0
@@ -546,16 +557,17 @@ needs_faults() {
 	return 1
 }
 
-# The source's save fails after 64 KiB: QEMU's read of the data fd gets
-# EIO, the migration fails, QEMU takes the device back to RUNNING.
+# The source's save fails after 64 KiB: QEMU's read of the data fd (v1:
+# of data_offset) gets EIO, the migration fails, QEMU takes the device
+# back to RUNNING.
 case_fault_save() {
 	local t0=$SECONDS a b io mem dma d
 	needs_faults "fault fail_save_after" || return
 	fault_pair "fault fail_save_after" 4452 0x4a || return
 	arm "$a" fail_save_after 65536; ok $? "fault fail_save_after: armed on the source"
 	migrate src tcp:127.0.0.1:4452
-	fault_failed "fault fail_save_after" 0x4a
-	fired "$a" "data fd read fails"; ok $? "fault fail_save_after: fired"
+	fault_failed "fault fail_save_after" 0x4a "$(src_fail_dst)"
+	fired "$a" "read fails"; ok $? "fault fail_save_after: fired"
 	fault_end "fault fail_save_after"
 }
 
@@ -585,10 +597,12 @@ case_fault_resume() {
 	fault_end "fault fail_resume"
 }
 
-# The source's arc into STOP_COPY fails with EIO and the device is in
+# The source's arc into STOP_COPY fails with EIO.  v2: the device is in
 # ERROR, which refuses every arc: QEMU fails the migration and, unable to
 # take the device back to RUNNING, resets it; the source VM runs on with
-# the device at its power-on state (device memory all zero).
+# the device at its power-on state (device memory all zero).  v1: the
+# device_state write fails and the state is kept, QEMU fails the
+# migration and takes the device back to running, intact.
 case_fault_state() {
 	local t0=$SECONDS a b io mem dma d z st
 	needs_faults "fault fail_state" || return
@@ -596,6 +610,12 @@ case_fault_state() {
 	mk_mdev z 1port-1M-mmap || return
 	arm "$a" fail_state STOP_COPY; ok $? "fault fail_state: STOP_COPY armed on the source"
 	migrate src tcp:127.0.0.1:4455
+	if [ "$proto" = v1 ]; then
+		fault_failed "fault fail_state" 0x4d waits
+		fired "$a" "arc into STOP_COPY"; ok $? "fault fail_state: fired"
+		fault_end "fault fail_state"
+		return
+	fi
 	st=$(wait_migrate src failed); ok $? "fault fail_state: migration $st"
 	fired "$a" "arc into STOP_COPY"; ok $? "fault fail_state: fired"
 	st=$(run_status src); [ "$st" = running ]; ok $? "fault fail_state: source $st"
@@ -625,7 +645,7 @@ case_fault_stall() {
 # QEMU fails the migration and the source runs on with its device intact.
 case_fault_dma_log() {
 	local t0=$SECONDS a b io mem dma d file=$1 needle=$2 port=$3
-	needs_faults "fault $file" || return
+	needs_faults "fault $file" v2 || return
 	if [ "$kver" -ge 607 ]; then
 		skip "fault $file" "QEMU uses no device DMA logging on this kernel (container dirty tracking)"
 		return

@@ -13,8 +13,9 @@
 # own KTAP nested under "# ".  Cases are counted from the nested lines; a
 # program the runner reports as failed (its exit status, a timeout) with no
 # failed case of its own counts as one failure, and one that exits with
-# KSFT_SKIP (4) before any case as one skip.  The last line is
-# "N passed, N failed" (", N skipped" when any were skipped).
+# KSFT_SKIP (4) before any case as one skip.  Each program's result line
+# is followed by "# NAME: N s", its time.  The last line is "N passed, N
+# failed" (", N skipped" when any were skipped).
 
 dir=${1:?usage: run_tests.sh DIR [TEST...]}
 shift
@@ -33,9 +34,23 @@ for t in "$@"; do
 done
 [ -n "$sel" ] || sel="-c vfio/mig"
 
+# timed: each program's result line followed by "# NAME: N s", its time
+timed() {
+	t0=$(date +%s)
+	while IFS= read -r line; do
+		printf '%s\n' "$line"
+		case $line in
+		"# selftests: "*) t0=$(date +%s) ;;
+		"ok "*" selftests: "*|"not ok "*" selftests: "*)
+			name=${line#* selftests: vfio/mig: }
+			echo "# ${name%% *}: $(($(date +%s) - t0)) s" ;;
+		esac
+	done
+}
+
 out=${TMPDIR:-/tmp}/vfio-mig-test.$$
 # shellcheck disable=SC2086
-"$dir/run_kselftest.sh" $sel | tee "$out"
+"$dir/run_kselftest.sh" $sel | timed | tee "$out"
 totals=$(awk '
 	/^# selftests: / { cases = 0; bad = 0; next }
 	/^# ok / { cases++; if ($0 ~ / # [Ss][Kk][Ii][Pp]/) s++; else p++; next }

@@ -24,47 +24,11 @@
 #include "mtty-mig.h"
 #include "vfio_test.h"
 
-#define FAULT_DIR	"/sys/kernel/debug/vfio_mig"
 #define ST_ERROR	0
 /* The first page record's data: after the 68-byte HEADER of a 1-port device. */
 #define PAGE_BYTE	(68 + 24 + 3000)
 
 static struct v2_caps caps;
-
-static void fault_path(const struct vdev *v, const char *file, char *path,
-		       size_t len)
-{
-	snprintf(path, len, FAULT_DIR "/%s/%s", v->uuid, file);
-}
-
-/* Write @val to a fault file: 0 or -errno. */
-static int fault_set(const struct vdev *v, const char *file, const char *val)
-{
-	char path[256];
-
-	fault_path(v, file, path, sizeof(path));
-	return sysfs_write(path, val);
-}
-
-/* What a fault file reads, without its newline ("" on error). */
-static const char *fault_get(const struct vdev *v, const char *file)
-{
-	static char buf[64];
-	char path[256];
-	ssize_t n;
-	int fd;
-
-	buf[0] = 0;
-	fault_path(v, file, path, sizeof(path));
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return buf;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = 0;
-	buf[strcspn(buf, "\n")] = 0;
-	return buf;
-}
 
 static double now_ms(void)
 {

@@ -592,6 +592,136 @@ static void test_quiesce_and_owner(void)
 	vdev_destroy(&a);
 }
 
+/*
+ * The engine's faults on the v1 region (Documentation/mtty-mig.rst,
+ * "Fault injection"): only where QEMU 7.2 can fail cleanly.
+ */
+static void test_faults(void)
+{
+	struct stream s = { }, s2 = { };
+	struct dev_snap sa, sb;
+	uint32_t digest, fresh;
+	struct vdev a, b;
+	struct v1 ra, rb;
+	size_t i, diff = 0, where = 0;
+	char val[32];
+	uint64_t x;
+	int ret;
+
+	if (access(FAULT_DIR, F_OK)) {
+		t_skip("no " FAULT_DIR " (debugfs)", "v1: the injected faults");
+		return;
+	}
+	vdev_create_open(&a, MDEV_TYPE_1P);
+	vdev_create_open(&b, MDEV_TYPE_1P);
+	v1_find(&a, &ra);
+	v1_find(&b, &rb);
+	fresh = mdev_digest(b.uuid);
+	dev_fill(&a, 0x5b);
+	digest = mdev_digest(a.uuid);
+
+	/* fail_state */
+	t_ok(fault_set(&a, "fail_state", "STOP_COPY") == 0 &&
+	     set_state(&a, &ra, RUN | SAV) == 0 &&
+	     set_state(&a, &ra, SAV) == -EIO && state(&a, &ra) == (RUN | SAV) &&
+	     !strcmp(fault_get(&a, "fail_state"), "none"),
+	     "v1 fail_state STOP_COPY: _SAVING|_RUNNING -> _SAVING fails with EIO, the state kept, the fault spent");
+	t_ok(set_state(&a, &ra, RUN) == 0 && mdev_digest(a.uuid) == digest,
+	     "... _RUNNING again, the device intact");
+	/* The file takes only the v2 states the device offers. */
+	if (fault_set(&a, "fail_state", "PRE_COPY") == -EINVAL)
+		t_skip("no v2 PRE_COPY on this kernel (before 6.2): fail_state refuses the name",
+		       "v1 fail_state PRE_COPY");
+	else
+		t_ok(set_state(&a, &ra, RUN | SAV) == -EIO && state(&a, &ra) == RUN,
+		     "v1 fail_state PRE_COPY: _RUNNING -> _SAVING|_RUNNING fails with EIO");
+	t_ok(fault_set(&a, "fail_state", "STOP") == 0 &&
+	     set_state(&a, &ra, 0) == 0 && set_state(&a, &ra, RUN) == 0 &&
+	     !strcmp(fault_get(&a, "fail_state"), "STOP"),
+	     "v1 fail_state STOP: plain stop and run writes never fail, the fault stays armed");
+	fault_set(&a, "fail_state", "none");
+	t_ok(fault_set(&b, "fail_state", "RESUMING") == 0 &&
+	     set_state(&b, &rb, RES) == -EIO && state(&b, &rb) == RUN,
+	     "v1 fail_state RESUMING: the write fails with EIO, _RUNNING kept");
+
+	/* stall_ms */
+	t_ok(fault_set(&a, "stall_ms", "300") == 0 &&
+	     set_state(&a, &ra, RUN) == 0 &&
+	     !strcmp(fault_get(&a, "stall_ms"), "300"),
+	     "v1 stall_ms: a write that changes nothing leaves it armed");
+	t_ok(set_state(&a, &ra, 0) == 0 && !strcmp(fault_get(&a, "stall_ms"), "0") &&
+	     set_state(&a, &ra, RUN) == 0,
+	     "v1 stall_ms: the next change spends it");
+
+	/*
+	 * fail_save_after one byte short of the whole stream: the chunks
+	 * before the last go out (a 1 MiB data section: the stream of a
+	 * 1 MiB device is two chunks), the last one fails.
+	 */
+	save_all(&a, &ra, &s2);
+	snprintf(val, sizeof(val), "%zu", s2.len - 1);
+	t_ok(fault_set(&a, "fail_save_after", val) == 0 &&
+	     set_state(&a, &ra, SAV) == 0,
+	     "v1 fail_save_after %s (the stream is %zu bytes): stop-and-copy",
+	     val, s2.len);
+	ret = save_complete(&a, &ra, &s);
+	t_ok(ret < 0 && s.len > 0 && s.len < s2.len &&
+	     !memcmp(s.buf, s2.buf, s.len),
+	     "v1 fail_save_after: %zu bytes in whole chunks, as a clean save's, then a failure",
+	     s.len);
+	t_ok(rd(&a, &ra, OFF_DATA_OFFSET, &x, 8) == -EIO &&
+	     rd(&a, &ra, OFF_DATA_SIZE, &x, 8) == -EIO,
+	     "v1 fail_save_after: the data_offset and data_size reads fail with EIO, again and again");
+	t_ok(set_state(&a, &ra, 0) == 0 && set_state(&a, &ra, RUN) == 0 &&
+	     mdev_digest(a.uuid) == digest,
+	     "v1 fail_save_after: leaving the save keeps the device's state");
+	stream_free(&s);
+	save_all(&a, &ra, &s);
+	t_ok(s.len == s2.len && !memcmp(s.buf, s2.buf, s.len),
+	     "v1 fail_save_after: one shot, the next save is whole");
+
+	/* flip_byte, then the stream into b: refused on data_size */
+	stream_free(&s);
+	t_ok(fault_set(&a, "flip_byte", "5000") == 0, "v1 flip_byte 5000 armed");
+	save_all(&a, &ra, &s);
+	for (i = 0; i < s.len && i < s2.len; i++) {
+		if (s.buf[i] != s2.buf[i]) {
+			diff++;
+			where = i;
+		}
+	}
+	t_ok(s.len == s2.len && diff == 1 && where == 5000 &&
+	     (s.buf[where] ^ s2.buf[where]) == 0xff,
+	     "v1 flip_byte: the stream differs from a clean one in byte %zu only, by 0xff",
+	     where);
+	ret = set_state(&b, &rb, RES);
+	ret = ret ?: load(&b, &rb, s.buf, s.len, 65536);
+	t_ok(ret == -EINVAL, "v1 flip_byte: the destination refuses it on a data_size write");
+	set_state(&b, &rb, RUN);
+	t_ok(mdev_digest(b.uuid) == fresh, "... and is at power-on state");
+
+	/* fail_resume: a clean stream refused at its first data_size write */
+	t_ok(fault_set(&b, "fail_resume", "1") == 0 &&
+	     set_state(&b, &rb, RES) == 0 &&
+	     !strcmp(fault_get(&b, "fail_resume"), "0"),
+	     "v1 fail_resume: armed, taken by the resume session");
+	t_ok(load(&b, &rb, s2.buf, s2.len, 65536) == -EINVAL,
+	     "v1 fail_resume: a clean stream's first data_size write refused with EINVAL");
+	t_ok(set_state(&b, &rb, RUN) == 0 && mdev_digest(b.uuid) == fresh,
+	     "v1 fail_resume: _RUNNING, the device at power-on state");
+	ret = set_state(&b, &rb, RES);
+	ret = ret ?: load(&b, &rb, s2.buf, s2.len, 65536);
+	ret = ret ?: set_state(&b, &rb, RUN);
+	dev_snap(&a, &sa);
+	dev_snap(&b, &sb);
+	t_ok(!ret && !memcmp(&sa, &sb, sizeof(sa)),
+	     "v1 fail_resume: one shot, the same stream restores next time");
+	stream_free(&s);
+	stream_free(&s2);
+	vdev_destroy(&a);
+	vdev_destroy(&b);
+}
+
 int main(void)
 {
 	struct vdev v;
@@ -610,5 +740,6 @@ int main(void)
 	test_bad_stream();
 	test_efault();
 	test_quiesce_and_owner();
+	test_faults();
 	return t_done();
 }

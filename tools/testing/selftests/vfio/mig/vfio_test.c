@@ -857,3 +857,38 @@ int v2_logging(struct vdev *v, uint32_t op, uint64_t iova, uint64_t len,
 				  sizeof(ctl));
 	return v2_feature(v, VFIO_DEVICE_FEATURE_SET | op, NULL, 0);
 }
+
+/* --- the engine's injected faults (debugfs) --------------------------------- */
+
+void fault_path(const struct vdev *v, const char *file, char *path,
+		size_t len)
+{
+	snprintf(path, len, FAULT_DIR "/%s/%s", v->uuid, file);
+}
+
+int fault_set(const struct vdev *v, const char *file, const char *val)
+{
+	char path[256];
+
+	fault_path(v, file, path, sizeof(path));
+	return sysfs_write(path, val);
+}
+
+const char *fault_get(const struct vdev *v, const char *file)
+{
+	static char buf[64];
+	char path[256];
+	ssize_t n;
+	int fd;
+
+	buf[0] = 0;
+	fault_path(v, file, path, sizeof(path));
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return buf;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return buf;
+}

@@ -262,4 +262,16 @@ void record_reseal(uint8_t *rec);
 size_t stream_records(const uint8_t *p, size_t len, size_t *offs,
 		      size_t max);
 
+/* --- the engine's injected faults (debugfs) ------------------------------- */
+
+#define FAULT_DIR	"/sys/kernel/debug/vfio_mig"
+
+/* The path of one of @v's fault files. */
+void fault_path(const struct vdev *v, const char *file, char *path,
+		size_t len);
+/* Write @val to one of @v's fault files: 0 or -errno. */
+int fault_set(const struct vdev *v, const char *file, const char *val);
+/* What a fault file reads, without its newline ("" on error). */
+const char *fault_get(const struct vdev *v, const char *file);
+
 #endif
