@@ -183,10 +183,10 @@ case_live() {
 		mk=$k
 		traffic "$a" dma "65536 9437184 4096" || break
 		dk=$k dmas=$((dmas + 1))
-		[ $((k % 8)) -eq 0 ] && ! hmp src "info migrate" | grep -q "status: active" && break
+		[ $((k % 8)) -eq 0 ] && [ "$(mig_status src)" != active ] && break
 	done
 	st=$(wait_migrate src completed); ok $? "live: migration $st (device changed $dmas times by DMA)"
-	hmp src "info migrate" | grep -iE "vfio|downtime" | sed 's/^/#   /'
+	figures src
 	st=$(run_status dst); [ "$st" = running ]; ok $? "live: destination $st"
 	[ "$(digest "$a")" = "$(digest "$b")" ]; ok $? "live: device memory identical ($(digest "$b"))"
 	uart_check dst "$io" 0x5a 0x41 0x42 0x43 0x70 0x71; ok $? "live: UART registers and FIFO bytes on the destination"
@@ -294,7 +294,7 @@ mcount_pair() {
 	traffic "$a" tick 1000; ok $? "$1: 1000 ticks on the source"
 }
 
-migration_over() { hmp src "info migrate" | grep -qE "status: (completed|failed|cancelled)"; }
+migration_over() { case $(mig_status src) in completed|failed|cancelled) ;; *) false ;; esac; }
 
 # A live migration over TCP, the counters ticking until the source stops.
 case_mcount_live() {
@@ -352,8 +352,12 @@ busy() {
 	done
 }
 
-# figures NAME: the source's figures for the log
-figures() { hmp "$1" "info migrate" | grep -iE "vfio|downtime|total time" | sed 's/^/#   /'; }
+# figures NAME: the source's figures for the log (QEMU 11 puts the times
+# on a "Time (ms)" line and the device's bytes on "Channels")
+figures() {
+	hmp "$1" "info migrate" | grep -iE "vfio|downtime|total time|^Time |Channels" |
+		sed 's/^/#   /'
+}
 
 # needs_v2 CASE: 0 if this QEMU speaks v2, else the case is skipped
 needs_v2() {
@@ -381,7 +385,8 @@ case_end() {
 case_switchover_ack() {
 	local t0=$SECONDS
 	local a b io mem dma st rounds init
-	local src_args=(-trace vfio_save_iterate -trace vfio_state_pending_estimate
+	# vfio_state_pending_estimate up to QEMU 10, vfio_state_pending from 11
+	local src_args=(-trace vfio_save_iterate -trace "vfio_state_pending*"
 		-trace source_return_path_thread_switchover_acked)
 	local dst_args=(-trace loadvm_approve_switchover)
 	needs_v2 switchover-ack || return
@@ -402,7 +407,10 @@ case_switchover_ack() {
 	# The engine's initial_bytes is only what it has staged and not yet
 	# handed out (its first pass counts as dirty_bytes), so QEMU may mark
 	# the initial data sent after its first iteration: shown, not checked.
-	init=$(awk '/vfio_state_pending_estimate/ { print $(NF - 4); exit }' "$work/src.log")
+	init=$(awk '/vfio_state_pending/ {
+		for (i = 1; i < NF - 2; i++) if ($i == "initial" && $(i + 1) == "size") {
+			v = $(i + 2); sub(/,$/, "", v); print v; exit
+		} }' "$work/src.log")
 	diag "initial_bytes first seen ${init:-?}, the acked switchover after $(grep -c vfio_save_iterate "$work/src.log") pre-copy iterations"
 	grep -q loadvm_approve_switchover "$work/dst.log" &&
 		grep -q source_return_path_thread_switchover_acked "$work/src.log"
