@@ -17,11 +17,12 @@
 # back with exec:, a destination of another mdev type, and a cancelled
 # migration.  An mcount-mig counter device migrates live while its
 # traffic source ticks it, and a destination of another type refuses it.
-# QEMU 10's migration features, each a case of its own, skipped (TAP's
-# "# SKIP reason") where this QEMU or kernel cannot serve it: switchover-ack
-# (PRE_COPY, kernel 6.2 on), the device state through multifd channels
-# (x-migration-multifd-transfer), and two mtty-mig devices in one VM (the
-# P2P states).  Prints TAP and "N passed, N failed" (", N skipped").
+# QEMU 10's and 11's migration features, each a case of its own, skipped
+# (TAP's "# SKIP reason") where this QEMU or kernel cannot serve it:
+# switchover-ack (PRE_COPY, kernel 6.2 on), the device state through
+# multifd channels (x-migration-multifd-transfer), and two mtty-mig devices
+# in one VM (the P2P states).  Prints TAP and "N passed, N failed" (", N
+# skipped").
 
 set -u
 
@@ -362,7 +363,7 @@ figures() {
 # needs_v2 CASE: 0 if this QEMU speaks v2, else the case is skipped
 needs_v2() {
 	[ "$major" -ge 8 ] && return 0
-	skip "$1" "QEMU $version speaks the v1 region; the case is the v2 protocol's (QEMU 10)"
+	skip "$1" "QEMU $version speaks the v1 region; the case is the v2 protocol's (QEMU 10, 11)"
 	return 1
 }
 
@@ -418,7 +419,7 @@ case_switchover_ack() {
 	case_end switchover-ack 0x2c
 }
 
-# The device's state through multifd channels (QEMU 10.0's
+# The device's state through multifd channels (QEMU 10.0's and 11.1's
 # x-migration-multifd-transfer): the source's save thread puts it into the
 # channels' packets, the destination's load thread applies the buffers.
 case_multifd() {
