@@ -83,7 +83,7 @@ help:
 	@echo 'make              build the modules, tools and tests (W=1)'
 	@echo 'make check        build, lint, boot the test VM and run every test'
 	@echo 'make check-all    the same for every kernel in scripts/kernels.conf, check-qemu, fuzz'
-	@echo 'make check-qemu   stock QEMU 7.2 and 10.0 migrate mtty-mig and mcount-mig devices (every kernel)'
+	@echo 'make check-qemu   stock QEMU 7.2, 10.0 and 11.1 migrate mtty-mig and mcount-mig devices (every kernel)'
 	@echo 'make test T=NAME  run one test (tools/testing/selftests/vfio/mig/test_NAME.c or .sh) in the VM'
 	@echo 'make stress       the randomized stress test alone: SECONDS=$(SECONDS), SEED= replays'
 	@echo 'make demo         boot the VM and live-migrate an mtty-mig device under load'
@@ -262,7 +262,7 @@ check-all: lint test-scripts
 	@mkdir -p $(BUILD)
 	@scripts/check-all $(BUILD) $(VM_TIMEOUT)
 
-# Stock QEMU 7.2 and 10.0 (unpacked into the cache) migrating the device
+# Stock QEMU 7.2, 10.0 and 11.1 (unpacked into the cache) migrating the device
 # in the VM, on the kernels of scripts/check-all's QEMU_KERNELS.
 check-qemu: host-deps
 	@mkdir -p $(BUILD)

@@ -3,11 +3,15 @@
 #
 # Download one stock QEMU of scripts/qemu.conf (Debian's qemu-system-x86
 # with its common and data packages) into the project cache and unpack it
-# there, beside the installed one.  Nothing is installed on the host.
-# Prints the path of the unpacked qemu-system-x86_64.
+# there, beside the installed one.  Nothing is installed on the host.  A
+# QEMU that runs with its own suite's libraries ("suite" in qemu.conf)
+# comes with the whole dependency closure apt resolves for it in that
+# suite (a system with nothing installed), and with a small script that
+# runs it through that suite's dynamic loader and firmware.  Prints the
+# path of the unpacked qemu-system-x86_64, or of that script.
 #
 # usage: scripts/fetch-qemu.sh [--version|--info] [NAME]
-#   NAME       a name from scripts/qemu.conf (default: the last, 10.0)
+#   NAME       a name from scripts/qemu.conf (default: the last)
 #   --version  print the Debian version NAME resolves to; download nothing
 #   --info     print "NAME SUITE VERSION CHOICE NEWEST", CHOICE being
 #              tested, newest or untested; download nothing
@@ -30,12 +34,17 @@ die() { echo "fetch-qemu: $*" >&2; exit 1; }
 case "${1:-}" in
 --version) what=version; shift ;;
 --info) what=info; shift ;;
--h|--help) sed -n '3,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+-h|--help) sed -n '3,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 esac
 name=${1:-$(awk '$1 !~ /^#/ && NF { n = $1 } END { print n }' "$here/qemu.conf")}
 conf=$(awk -v n="$name" '$1 !~ /^#/ && $1 == n { print; exit }' "$here/qemu.conf")
 [ -n "$conf" ] || die "unknown QEMU '$name' (see scripts/qemu.conf)"
-read -r _ suite series _ <<<"$conf"
+read -r _ suite series libs _ <<<"$conf"
+libs=${libs:-host}
+case $libs in
+host|suite) ;;
+*) die "QEMU '$name': libraries '$libs' are neither host nor suite (scripts/qemu.conf)" ;;
+esac
 
 # shellcheck source=scripts/versions.sh
 . "$here/versions.sh"
@@ -102,6 +111,39 @@ esac
 
 dest=$cache/qemu/$(upstream "$version")
 bin=$dest/root/usr/bin/qemu-system-x86_64
+[ "$libs" = host ] || bin=$dest/qemu-system-x86_64
+multiarch=usr/lib/x86_64-linux-gnu
+
+# wrapper VERSION: the script that runs a "suite" QEMU: its suite's
+# loader with that suite's libraries (an option of the loader, not the
+# environment, so the programs QEMU starts, as the shell of an exec:
+# migration, keep the machine's), and its own firmware and modules first,
+# all found beside the script wherever the cache is.  /proc/self/exe is the
+# loader then, so QEMU's paths relative to itself would miss them.
+wrapper() {
+	cat <<-EOF
+	#!/bin/sh
+	# QEMU $1 from $suite with the libraries of its suite, through
+	# their loader (written by scripts/fetch-qemu.sh).
+	root=\$(cd "\$(dirname "\$0")" && pwd)/root
+	lib=\$root/$multiarch
+	QEMU_MODULE_DIR=\$lib/qemu
+	export QEMU_MODULE_DIR
+	exec "\$lib/ld-linux-x86-64.so.2" --library-path "\$lib" --argv0 "\$0" \\
+	    "\$root/usr/bin/qemu-system-x86_64" -L "\$root/usr/share/qemu" \\
+	    -L "\$root/usr/share/seabios" -L "\$root/usr/lib/ipxe/qemu" "\$@"
+	EOF
+}
+
+# outside ROOT: the libraries qemu-system-x86_64 would load from outside
+# ROOT (or not find), through ROOT's loader and libraries
+outside() {
+	local lib=$1/$multiarch
+	[ -x "$lib/ld-linux-x86-64.so.2" ] || { echo "no $multiarch/ld-linux-x86-64.so.2"; return; }
+	"$lib/ld-linux-x86-64.so.2" --library-path "$lib" --list \
+		"$1/usr/bin/qemu-system-x86_64" 2>&1 |
+		awk -v r="$1/" '/=>/ && index($3, r) != 1 { $NF = ""; print }'
+}
 
 # .done holds the version (empty in caches made before it did).
 fetch=false
@@ -117,7 +159,17 @@ if $fetch; then
 	new=$dest.new.$$
 	trap 'rm -rf "$new"' EXIT
 	mkdir -p "$new/debs"
-	echo "fetch-qemu: downloading QEMU $version ($suite)" >&2
+	if [ "$libs" = suite ]; then
+		# What apt would install on an empty system, the suite preferred.
+		# shellcheck disable=SC2086
+		list=$("$here/apt-suite" "$suite" apt-get -s -q -t "$suite" \
+			install --no-install-recommends $list | inst_parts) || list=
+		[ -n "$list" ] || die "apt cannot resolve QEMU $version's dependencies in $suite"
+		echo "fetch-qemu: downloading QEMU $version ($suite) with" \
+			"$(($(wc -l <<<"$list") - 3)) packages of $suite it needs" >&2
+	else
+		echo "fetch-qemu: downloading QEMU $version ($suite)" >&2
+	fi
 	# shellcheck disable=SC2086
 	if ! (cd "$new/debs" && "$here/apt-suite" "$suite" apt-get download -q $list >&2); then
 		forget "qemu-$name"
@@ -128,15 +180,28 @@ if $fetch; then
 		dpkg-deb -x "$deb" "$new/root"
 	done
 	rm -rf "$new/debs"
-	# QEMU 7.2 looks for its firmware beside itself: take the installed
-	# firmware packages' (seabios, ipxe-qemu), which 10.0 finds alone.
-	for d in usr/share/seabios usr/lib/ipxe; do
-		[ -e "$new/root/$d" ] || [ ! -d "/$d" ] || ln -s "/$d" "$new/root/$d"
-	done
-	# It links against bookworm libraries the installed QEMU 7.2 pulls in.
-	if ldd "$new/root/usr/bin/qemu-system-x86_64" | grep 'not found' >/dev/null; then
-		ldd "$new/root/usr/bin/qemu-system-x86_64" | grep 'not found' >&2
-		die "QEMU $version misses libraries (install qemu-system-x86)"
+	if [ "$libs" = suite ]; then
+		# Every library from the closure, none of the machine's.
+		bad=$(outside "$new/root")
+		if [ -n "$bad" ]; then
+			printf '%s\n' "$bad" >&2
+			die "QEMU $version needs libraries its closure in $suite lacks"
+		fi
+		wrapper "$version" >"$new/qemu-system-x86_64"
+		chmod +x "$new/qemu-system-x86_64"
+		"$new/qemu-system-x86_64" --version >/dev/null ||
+			die "QEMU $version does not run through $suite's loader"
+	else
+		# QEMU 7.2 looks for its firmware beside itself: take the installed
+		# firmware packages' (seabios, ipxe-qemu), which 10.0 finds alone.
+		for d in usr/share/seabios usr/lib/ipxe; do
+			[ -e "$new/root/$d" ] || [ ! -d "/$d" ] || ln -s "/$d" "$new/root/$d"
+		done
+		# It links against bookworm libraries the installed QEMU 7.2 pulls in.
+		if ldd "$new/root/usr/bin/qemu-system-x86_64" | grep 'not found' >/dev/null; then
+			ldd "$new/root/usr/bin/qemu-system-x86_64" | grep 'not found' >&2
+			die "QEMU $version misses libraries (install qemu-system-x86)"
+		fi
 	fi
 	echo "$version" >"$new/.done"
 	rm -rf "$dest"

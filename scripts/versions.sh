@@ -16,6 +16,17 @@ suite_versions() {
 		sort -u
 }
 
+# inst_parts: of apt-get's simulated install on stdin ("Inst NAME
+# [OLD] (VERSION ARCHIVE [ARCH])" lines), "NAME=VERSION" for each package
+# it would unpack, one a line
+inst_parts() {
+	awk '$1 == "Inst" {
+		v = $3 ~ /^\[/ ? $4 : $3
+		sub(/^\(/, "", v)
+		if ($2 != "" && v != "") print $2 "=" v
+	}'
+}
+
 # newest: of the lines "WORD VERSION" on stdin, the one with the newest
 # Debian version
 newest() {
@@ -29,12 +40,16 @@ newest() {
 }
 
 # choice WHAT TAKEN TESTED: "tested", "newest" (asked for) or "untested"
-# (the tested one is gone; said on stderr) for the version TAKEN
+# (the tested one is gone, or there is none yet; said on stderr) for the
+# version TAKEN
 choice() {
 	if [ "$2" = "$3" ]; then
 		echo tested
 	elif [ "$pick" = newest ]; then
 		echo newest
+	elif [ -z "$3" ]; then
+		echo untested
+		echo "${0##*/}: $1 has no tested version yet; taking $2" >&2
 	else
 		echo untested
 		echo "${0##*/}: $1: the tested $3 is not in the archive any more;" \

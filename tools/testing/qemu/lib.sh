@@ -63,13 +63,20 @@ vm() {
 
 hmp() { local name=$1; shift; "$hmp_bin" "$work/$name.hmp" "$@"; }
 
+# mig_status NAME: the migration's status, from "info migrate"'s first
+# line: "Migration status: S" up to QEMU 10, "Status:<tabs>S" from 11
+# (either with the error after S when it failed)
+mig_status() {
+	hmp "$1" "info migrate" 2>/dev/null |
+		awk '/^Migration status:/ { print $3; exit } /^Status:/ { print $2; exit }'
+}
+
 # wait_migrate NAME STATUS: wait up to 120 s for the migration to end;
 # prints the status it ended in, 0 if that is STATUS.
 wait_migrate() {
 	local end=$((SECONDS + 120)) s
 	while [ $SECONDS -lt $end ]; do
-		s=$(hmp "$1" "info migrate" 2>/dev/null |
-			awk '/^Migration status:/ { print $3; exit }')
+		s=$(mig_status "$1")
 		case $s in $2) echo "$s"; return 0 ;; failed|cancelled|completed) echo "$s"; return 1 ;; esac
 		sleep 0.2
 	done

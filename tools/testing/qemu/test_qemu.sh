@@ -20,15 +20,15 @@
 # back with exec:, a destination of another mdev type, and a cancelled
 # migration.  An mcount-mig counter device migrates live while its
 # traffic source ticks it, and a destination of another type refuses it.
-# QEMU 10's migration features, each a case of its own, skipped (TAP's
-# "# SKIP reason") where this QEMU or kernel cannot serve it: switchover-ack
-# (PRE_COPY, kernel 6.2 on), the device state through multifd channels
-# (x-migration-multifd-transfer), and two mtty-mig devices in one VM (the
-# P2P states).  Then each of the engine's injected faults (debugfs) armed
-# on one side of a live migration, with what QEMU does about it: the
-# source VM runs on with its device intact (a fault in ERROR: reset) or
-# the migration completes (a stall); on kernel 6.1 only unless
-# QEMU_FAULTS_ALL is set.  Prints TAP and "N passed, N failed" (", N
+# QEMU 10's and 11's migration features, each a case of its own, skipped
+# (TAP's "# SKIP reason") where this QEMU or kernel cannot serve it:
+# switchover-ack (PRE_COPY, kernel 6.2 on), the device state through
+# multifd channels (x-migration-multifd-transfer), and two mtty-mig devices
+# in one VM (the P2P states).  Then each of the engine's injected faults
+# (debugfs) armed on one side of a live migration, with what QEMU does
+# about it: the source VM runs on with its device intact (a fault in
+# ERROR: reset) or the migration completes (a stall); on kernel 6.1 only
+# unless QEMU_FAULTS_ALL is set.  Prints TAP and "N passed, N failed" (", N
 # skipped").
 
 set -u
@@ -191,10 +191,10 @@ case_live() {
 		mk=$k
 		traffic "$a" dma "65536 9437184 4096" || break
 		dk=$k dmas=$((dmas + 1))
-		[ $((k % 8)) -eq 0 ] && ! hmp src "info migrate" | grep -q "status: active" && break
+		[ $((k % 8)) -eq 0 ] && [ "$(mig_status src)" != active ] && break
 	done
 	st=$(wait_migrate src completed); ok $? "live: migration $st (device changed $dmas times by DMA)"
-	hmp src "info migrate" | grep -iE "vfio|downtime" | sed 's/^/#   /'
+	figures src
 	st=$(run_status dst); [ "$st" = running ]; ok $? "live: destination $st"
 	[ "$(digest "$a")" = "$(digest "$b")" ]; ok $? "live: device memory identical ($(digest "$b"))"
 	uart_check dst "$io" 0x5a 0x41 0x42 0x43 0x70 0x71; ok $? "live: UART registers and FIFO bytes on the destination"
@@ -302,7 +302,7 @@ mcount_pair() {
 	traffic "$a" tick 1000; ok $? "$1: 1000 ticks on the source"
 }
 
-migration_over() { hmp src "info migrate" | grep -qE "status: (completed|failed|cancelled)"; }
+migration_over() { case $(mig_status src) in completed|failed|cancelled) ;; *) false ;; esac; }
 
 # A live migration over TCP, the counters ticking until the source stops.
 case_mcount_live() {
@@ -360,13 +360,17 @@ busy() {
 	done
 }
 
-# figures NAME: the source's figures for the log
-figures() { hmp "$1" "info migrate" | grep -iE "vfio|downtime|total time" | sed 's/^/#   /'; }
+# figures NAME: the source's figures for the log (QEMU 11 puts the times
+# on a "Time (ms)" line and the device's bytes on "Channels")
+figures() {
+	hmp "$1" "info migrate" | grep -iE "vfio|downtime|total time|^Time |Channels" |
+		sed 's/^/#   /'
+}
 
 # needs_v2 CASE: 0 if this QEMU speaks v2, else the case is skipped
 needs_v2() {
 	[ "$major" -ge 8 ] && return 0
-	skip "$1" "QEMU $version speaks the v1 region; the case is the v2 protocol's (QEMU 10)"
+	skip "$1" "QEMU $version speaks the v1 region; the case is the v2 protocol's (QEMU 10, 11)"
 	return 1
 }
 
@@ -389,7 +393,8 @@ case_end() {
 case_switchover_ack() {
 	local t0=$SECONDS
 	local a b io mem dma st rounds init
-	local src_args=(-trace vfio_save_iterate -trace vfio_state_pending_estimate
+	# vfio_state_pending_estimate up to QEMU 10, vfio_state_pending from 11
+	local src_args=(-trace vfio_save_iterate -trace "vfio_state_pending*"
 		-trace source_return_path_thread_switchover_acked)
 	local dst_args=(-trace loadvm_approve_switchover)
 	needs_v2 switchover-ack || return
@@ -409,7 +414,10 @@ case_switchover_ack() {
 	figures src
 	# initial_bytes is the engine's first pass: the header and every page
 	# of the 1 MiB device memory, so QEMU first sees at least 1 MiB.
-	init=$(awk '/vfio_state_pending_estimate/ { print $(NF - 4); exit }' "$work/src.log")
+	init=$(awk '/vfio_state_pending/ {
+		for (i = 1; i < NF - 2; i++) if ($i == "initial" && $(i + 1) == "size") {
+			v = $(i + 2); sub(/,$/, "", v); print v; exit
+		} }' "$work/src.log")
 	diag "the acked switchover after $(grep -c vfio_save_iterate "$work/src.log") pre-copy iterations"
 	[ -n "$init" ] && [ $((init)) -ge 1048576 ]
 	ok $? "switchover-ack: initial_bytes first seen ${init:-?}, the device's whole first pass"
@@ -419,7 +427,7 @@ case_switchover_ack() {
 	case_end switchover-ack 0x2c
 }
 
-# The device's state through multifd channels (QEMU 10.0's
+# The device's state through multifd channels (QEMU 10.0's and 11.1's
 # x-migration-multifd-transfer): the source's save thread puts it into the
 # channels' packets, the destination's load thread applies the buffers.
 case_multifd() {
@@ -636,7 +644,10 @@ case_fault_stall() {
 	st=$(wait_migrate src completed); ok $? "fault stall_ms: migration $st"
 	fired "$a" "stalls 1500 ms"; ok $? "fault stall_ms: fired"
 	figures src
-	st=$(hmp src "info migrate" | awk '/^total time:/ { print $3; exit }')
+	# "total time: N ms" up to QEMU 10, "Time (ms): total=N, ..." from 11
+	st=$(hmp src "info migrate" | awk '/^total time:/ { print $3; exit }
+		/^Time \(ms\):/ { for (i = 1; i <= NF; i++) if ($i ~ /^total=/) {
+			v = $i; sub(/^total=/, "", v); sub(/,$/, "", v); print v; exit } }')
 	[ "${st:-0}" -ge 1500 ]; ok $? "fault stall_ms: the migration's total time (${st:-?} ms) includes the stall"
 	case_end "fault stall_ms" 0x4e
 }
