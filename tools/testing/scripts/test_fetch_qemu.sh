@@ -27,11 +27,18 @@ check() {
 	fi
 }
 
-# qemu.conf: four words a line, libraries host or suite, no name twice.
-bad=$(awk '$1 !~ /^#/ && NF {
-	if (NF != 4 || ($4 != "host" && $4 != "suite") || seen[$1]++) print NR": "$0
-}' "$top/scripts/qemu.conf")
-check "qemu.conf: name, suite, series and host or suite on every line" "$bad" ""
+# qemu.conf: five words a line, libraries host or suite, kernels "all" or
+# a comma-separated list of names of scripts/kernels.conf, no name twice.
+bad=$(awk 'FNR == NR { if ($1 !~ /^#/ && NF) known[$1] = 1; next }
+	$1 !~ /^#/ && NF {
+	bad = NF != 5 || ($4 != "host" && $4 != "suite") || seen[$1]++
+	if ($5 != "all") {
+		n = split($5, k, ",")
+		for (i = 1; i <= n; i++) if (!(k[i] in known)) bad = 1
+	}
+	if (bad) print FNR": "$0
+}' "$top/scripts/kernels.conf" "$top/scripts/qemu.conf")
+check "qemu.conf: name, suite, series, host or suite, and known kernels on every line" "$bad" ""
 
 # inst_parts: an "Inst" line gives NAME=VERSION, with or without the
 # version being replaced in brackets; Conf, Remv and apt's talk do not.
