@@ -165,6 +165,7 @@ struct vfio_mig_v1_fe {
 	s64 fail_at;		/* injected: chunks past this offset fail, or -1 */
 	s64 flip_at;		/* injected: the byte to flip, or -1 */
 	bool read_failed;	/* fail_at fired: every staging read fails */
+	bool flipped;		/* the read being served flipped a byte */
 	bool fail_write;	/* injected: refuse the first data_size write */
 	struct vfio_mig_read rd;
 	struct {

@@ -70,12 +70,34 @@ static void v1_save_faults_end(struct vfio_mig_core *core)
 }
 
 /*
- * fail_state on v1: only the writes QEMU fails cleanly, into _SAVING
- * (STOP_COPY), _SAVING | _RUNNING (PRE_COPY) and _RESUMING, from a state
- * without that bit; the write fails before doing anything.
+ * The arcs between valid encodings that are refused: resuming to a saving
+ * state, a saving state to resuming, stop-and-copy back to pre-copy.
  */
-static bool v1_fault_state(struct vfio_mig_core *core, u32 v2_state)
+static bool v1_refused(u32 old, u32 new)
 {
+	return (old == V1_RESUMING && (new & V1_SAVING)) ||
+	       (new == V1_RESUMING && (old & V1_SAVING)) ||
+	       (old == V1_SAVING && (new & V1_SAVING));
+}
+
+/*
+ * fail_state on v1: only the writes QEMU 7.2 fails cleanly: _SAVING |
+ * _RUNNING (PRE_COPY) from 0 or 1, _SAVING (STOP_COPY) from 0 or from
+ * pre-copy (not from 1: QEMU 7.2 writes 1 -> 2 for savevm, and crashes if
+ * it fails), _RESUMING from 0 or 1.  The write fails before doing anything.
+ */
+static bool v1_fault_state(struct vfio_mig_core *core, u32 old, u32 new)
+{
+	u32 v2_state;
+
+	if (new == V1_RESUMING)
+		v2_state = VFIO_DEVICE_STATE_RESUMING;
+	else if (new == (V1_SAVING | V1_RUNNING))
+		v2_state = VFIO_DEVICE_STATE_PRE_COPY;
+	else if (new == V1_SAVING && old != V1_RUNNING)
+		v2_state = VFIO_DEVICE_STATE_STOP_COPY;
+	else
+		return false;
 	return vfio_mig_fault_state(core, v2_state, "v1 device_state kept");
 }
 
@@ -89,16 +111,14 @@ static int v1_transition(struct vfio_mig_core *core, u32 new)
 		return -EINVAL;
 	if (new == old)
 		return 0;
+	if (v1_refused(old, new))
+		return -EINVAL;
+	if (v1_fault_state(core, old, new))
+		return -EIO;
 
 	if (old == V1_RESUMING) {
-		if (new & V1_SAVING)
-			return -EINVAL;
 		v1_end_resume(core);
 	} else if (new == V1_RESUMING) {
-		if (old & V1_SAVING)
-			return -EINVAL;
-		if (v1_fault_state(core, VFIO_DEVICE_STATE_RESUMING))
-			return -EIO;
 		ret = vfio_mig_resume_start(core);
 		if (ret)
 			return ret;
@@ -109,12 +129,6 @@ static int v1_transition(struct vfio_mig_core *core, u32 new)
 		return 0;
 	} else if (new & V1_SAVING) {
 		/* 1->3, 0->3 pre-copy; 1->2, 0->2, 3->2 stop-and-copy. */
-		if (old == V1_SAVING)
-			return -EINVAL;	/* back from stop-and-copy */
-		if (v1_fault_state(core, new & V1_RUNNING ?
-				   VFIO_DEVICE_STATE_PRE_COPY :
-				   VFIO_DEVICE_STATE_STOP_COPY))
-			return -EIO;
 		if (new & V1_RUNNING) {
 			ret = vfio_mig_save_start(core);
 			if (ret)
@@ -147,13 +161,14 @@ static int v1_transition(struct vfio_mig_core *core, u32 new)
 
 /*
  * A failed write changes nothing; any other consumes a handed-out chunk.
- * stall_ms: a write that would change the state sleeps first.
+ * stall_ms: a write of an arc the engine allows sleeps first.
  */
 static int v1_set_state(struct vfio_mig_core *core, u32 new)
 {
+	u32 old = core->v1.state;
 	int ret;
 
-	if (v1_valid(new) && new != core->v1.state)
+	if (v1_valid(new) && new != old && !v1_refused(old, new))
 		vfio_mig_fault_stall(core);
 	ret = v1_transition(core, new);
 
@@ -202,7 +217,7 @@ static int v1_stage(struct vfio_mig_core *core)
 	if (fe->flip_at >= (s64)fe->out && fe->flip_at < (s64)(fe->out + size)) {
 		((u8 *)core->stage)[fe->flip_at - fe->out] ^= 0xff;
 		fe->flip_at = -1;
-		vfio_mig_fault_fire(core, "a v1 save's byte flipped");
+		fe->flipped = true;	/* reported once the read reached the user */
 	}
 	fe->data_size = size;
 	fe->out += size;
@@ -316,7 +331,10 @@ static void v1_finish(struct vfio_mig_device *mig, unsigned int index,
 		core->v1.data_size = core->v1.undo.data_size;
 		core->v1.out = core->v1.undo.out;
 		core->v1.flip_at = core->v1.undo.flip_at;
+	} else if (core->v1.flipped) {
+		vfio_mig_fault_fire(core, "a v1 save's byte flipped");
 	}
+	core->v1.flipped = false;
 	mutex_unlock(&core->lock);
 }
 

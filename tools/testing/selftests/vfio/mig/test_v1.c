@@ -639,6 +639,11 @@ static void test_faults(void)
 	     set_state(&a, &ra, 0) == 0 && set_state(&a, &ra, RUN) == 0 &&
 	     !strcmp(fault_get(&a, "fail_state"), "STOP"),
 	     "v1 fail_state STOP: plain stop and run writes never fail, the fault stays armed");
+	t_ok(fault_set(&a, "fail_state", "STOP_COPY") == 0 &&
+	     set_state(&a, &ra, SAV) == 0 &&
+	     !strcmp(fault_get(&a, "fail_state"), "STOP_COPY") &&
+	     set_state(&a, &ra, 0) == 0 && set_state(&a, &ra, RUN) == 0,
+	     "v1 fail_state STOP_COPY: _RUNNING -> _SAVING (QEMU 7.2's savevm) never fails, the fault stays armed");
 	fault_set(&a, "fail_state", "none");
 	t_ok(fault_set(&b, "fail_state", "RESUMING") == 0 &&
 	     set_state(&b, &rb, RES) == -EIO && state(&b, &rb) == RUN,
@@ -649,9 +654,14 @@ static void test_faults(void)
 	     set_state(&a, &ra, RUN) == 0 &&
 	     !strcmp(fault_get(&a, "stall_ms"), "300"),
 	     "v1 stall_ms: a write that changes nothing leaves it armed");
+	t_ok(fault_set(&a, "stall_ms", "0") == 0 && set_state(&a, &ra, SAV) == 0 &&
+	     fault_set(&a, "stall_ms", "300") == 0 &&
+	     set_state(&a, &ra, RUN | SAV) == -EINVAL &&
+	     !strcmp(fault_get(&a, "stall_ms"), "300"),
+	     "v1 stall_ms: a refused arc (_SAVING -> _SAVING|_RUNNING) leaves it armed");
 	t_ok(set_state(&a, &ra, 0) == 0 && !strcmp(fault_get(&a, "stall_ms"), "0") &&
 	     set_state(&a, &ra, RUN) == 0,
-	     "v1 stall_ms: the next change spends it");
+	     "v1 stall_ms: the next allowed change spends it");
 
 	/*
 	 * fail_save_after one byte short of the whole stream: the chunks
