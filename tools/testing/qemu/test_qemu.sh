@@ -88,17 +88,19 @@ migrate() {
 }
 
 # The device's BARs as the guest sees them, once SeaBIOS assigned them
-# (unassigned BARs show as 0xffff...).
+# (unassigned BARs show as 0xffff...); dma is where the DMA engine's
+# registers are, in BAR2 after the device memory (1 MiB in every case).
 bars() {	# bars NAME -> "io mem dma"
 	local i b
 	for i in $(seq 300); do
 		b=$(hmp "$1" "info pci" | awk '
 			/4348:3253/ { dev = 1 }
 			dev && /BAR0: I\/O at/ { io = $4 }
-			dev && /BAR2: 32 bit memory at/ { mem = $6 }
-			dev && /BAR3: 32 bit memory at/ { dma = $6; dev = 0 }
-			END { print io, mem, dma }')
-		case $b in *0xffff*|" "*) sleep 0.1 ;; *) echo "$b"; return ;; esac
+			dev && /BAR2: 32 bit memory at/ { mem = $6; dev = 0 }
+			END { print io, mem }')
+		case $b in *0xffff*|" "*|*" ") sleep 0.1 ;;
+		*) echo "$b $(printf '0x%x' $((${b#* } + 0x100000)))"; return ;;
+		esac
 	done
 	diag "SeaBIOS did not assign the BARs: $b"
 }
