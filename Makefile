@@ -70,6 +70,7 @@ VMIG_HDR := $(addprefix tools/vfio-mig/,libvfio-mig.h migrate.h workload.h) \
 UAPI_CHECK := $(BUILD)/uapi/alone.o $(BUILD)/uapi/after-vfio.o
 QEMU_HMP := $(BUILD)/qemu/hmp
 QEMU_QBENCH := $(BUILD)/qemu/qbench
+QEMU_GUEST := $(BUILD)/qemu/mtty-guest
 
 .PHONY: all modules tools selftests lib codec-bench install install-modules install-tools check-install \
 	kernel-cache check check-all check-qemu test demo test-scripts \
@@ -83,7 +84,8 @@ help:
 	@echo 'make              build the modules, tools and tests (W=1)'
 	@echo 'make check        build, lint, boot the test VM and run every test'
 	@echo 'make check-all    the same for every kernel in scripts/kernels.conf, check-qemu, fuzz'
-	@echo 'make check-qemu   stock QEMU 7.2 and 10.0 migrate mtty-mig and mcount-mig devices (every kernel)'
+	@echo 'make check-qemu   stock QEMU 7.2 and 10.0 migrate mtty-mig and mcount-mig devices (every kernel),'
+	@echo '                  and a real Linux guest using mtty-mig (GUEST_KERNELS, default 6.12)'
 	@echo 'make test T=NAME  run one test (tools/testing/selftests/vfio/mig/test_NAME.c or .sh) in the VM'
 	@echo 'make stress       the randomized stress test alone: SECONDS=$(SECONDS), SEED= replays'
 	@echo 'make demo         boot the VM and live-migrate an mtty-mig device under load'
@@ -125,7 +127,7 @@ else
 	@scripts/build-modules $(KVER) --no-print-directory
 endif
 
-tools: selftests $(TOOL_BIN) $(UAPI_CHECK) $(QEMU_HMP) $(QEMU_QBENCH) lib
+tools: selftests $(TOOL_BIN) $(UAPI_CHECK) $(QEMU_HMP) $(QEMU_QBENCH) $(QEMU_GUEST) lib
 
 $(QEMU_HMP): tools/testing/qemu/hmp.c
 	@mkdir -p $(dir $@)
@@ -136,6 +138,14 @@ $(QEMU_QBENCH): tools/testing/qemu/qbench.c samples/vfio-mdev/mtty-mig.h
 	@mkdir -p $(dir $@)
 	@echo "  CC      $(patsubst $(CURDIR)/%,%,$@)"
 	@$(CC) $(USER_CFLAGS) $(LDFLAGS) -o $@ $<
+
+# The program a Linux guest runs from a busybox initramfs in
+# tools/testing/qemu/test_guest.sh: static, C11, no project library.
+$(QEMU_GUEST): tools/testing/qemu/mtty-guest.c samples/vfio-mdev/mtty-mig.h
+	@mkdir -p $(dir $@)
+	@echo "  CC      $(patsubst $(CURDIR)/%,%,$@)"
+	@$(CC) -std=c11 -O2 -Wall -Wextra -Werror -Isamples/vfio-mdev -static \
+		-o $@ $<
 
 selftests: $(LIB_A)
 	@scripts/build-ksft $(KVER) $(BUILD) $(LIB_A)
@@ -263,7 +273,8 @@ check-all: lint test-scripts
 	@scripts/check-all $(BUILD) $(VM_TIMEOUT)
 
 # Stock QEMU 7.2 and 10.0 (unpacked into the cache) migrating the device
-# in the VM, on the kernels of scripts/check-all's QEMU_KERNELS.
+# in the VM, on the kernels of scripts/check-all's QEMU_KERNELS, and a
+# real Linux guest driving it on those of GUEST_KERNELS.
 check-qemu: host-deps
 	@mkdir -p $(BUILD)
 	@scripts/check-all --qemu-only $(BUILD) $(VM_TIMEOUT)
