@@ -70,6 +70,7 @@ VMIG_HDR := $(addprefix tools/vfio-mig/,libvfio-mig.h migrate.h workload.h) \
 UAPI_CHECK := $(BUILD)/uapi/alone.o $(BUILD)/uapi/after-vfio.o
 QEMU_HMP := $(BUILD)/qemu/hmp
 QEMU_QBENCH := $(BUILD)/qemu/qbench
+QEMU_GUEST := $(BUILD)/qemu/mtty-guest
 
 .PHONY: all modules tools selftests lib codec-bench install install-modules install-tools check-install \
 	kernel-cache check check-all check-qemu test demo test-scripts \
@@ -87,6 +88,8 @@ help:
 	@echo '                  (the kernels of scripts/qemu.conf; QEMU_KERNELS="6.12" for fewer,'
 	@echo '                  QEMU_CASES=PATTERN some cases, such as fault_*, QEMU_FAULTS_ALL=1'
 	@echo '                  the fault cases on every kernel)'
+	@echo '                  and a real Linux guest using mtty-mig (GUEST_KERNELS, default 6.12,'
+	@echo '                  GUEST_QEMUS, default 10.0)'
 	@echo 'make test T=NAME  run one test (tools/testing/selftests/vfio/mig/test_NAME.c or .sh) in the VM'
 	@echo 'make stress       the randomized stress test alone: SECONDS=$(SECONDS), SEED= replays'
 	@echo 'make demo         boot the VM and live-migrate an mtty-mig device under load'
@@ -128,7 +131,7 @@ else
 	@scripts/build-modules $(KVER) --no-print-directory
 endif
 
-tools: selftests $(TOOL_BIN) $(UAPI_CHECK) $(QEMU_HMP) $(QEMU_QBENCH) lib
+tools: selftests $(TOOL_BIN) $(UAPI_CHECK) $(QEMU_HMP) $(QEMU_QBENCH) $(QEMU_GUEST) lib
 
 $(QEMU_HMP): tools/testing/qemu/hmp.c
 	@mkdir -p $(dir $@)
@@ -139,6 +142,14 @@ $(QEMU_QBENCH): tools/testing/qemu/qbench.c samples/vfio-mdev/mtty-mig.h
 	@mkdir -p $(dir $@)
 	@echo "  CC      $(patsubst $(CURDIR)/%,%,$@)"
 	@$(CC) $(USER_CFLAGS) $(LDFLAGS) -o $@ $<
+
+# The program a Linux guest runs from a busybox initramfs in
+# tools/testing/qemu/test_guest.sh: static, C11, no project library.
+$(QEMU_GUEST): tools/testing/qemu/mtty-guest.c samples/vfio-mdev/mtty-mig.h
+	@mkdir -p $(dir $@)
+	@echo "  CC      $(patsubst $(CURDIR)/%,%,$@)"
+	@$(CC) -std=c11 -O2 -Wall -Wextra -Werror -Isamples/vfio-mdev -static \
+		-o $@ $<
 
 selftests: $(LIB_A)
 	@scripts/build-ksft $(KVER) $(BUILD) $(LIB_A)
@@ -266,7 +277,8 @@ check-all: lint test-scripts
 	@scripts/check-all $(BUILD) $(VM_TIMEOUT)
 
 # Stock QEMU 7.2, 10.0 and 11.1 (unpacked into the cache) migrating the device
-# in the VM, on the kernels of scripts/check-all's QEMU_KERNELS.
+# in the VM, on the kernels of scripts/check-all's QEMU_KERNELS, and a
+# real Linux guest driving it on those of GUEST_KERNELS.
 check-qemu: host-deps
 	@mkdir -p $(BUILD)
 	@scripts/check-all --qemu-only $(BUILD) $(VM_TIMEOUT)

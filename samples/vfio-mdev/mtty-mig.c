@@ -8,8 +8,9 @@
  * Each mdev is an emulated PCI function with
  *   BAR0, BAR1  16550A-compatible UART ports (8 I/O ports each; BAR1 only
  *               on two-port types), transmit looped back to receive;
- *   BAR2        device memory (32-bit MMIO, size set by the mdev type);
- *   BAR3        a DMA engine copying between guest memory (through
+ *   BAR2        32-bit MMIO, twice the device memory: the device memory
+ *               (size set by the mdev type), then the registers of a DMA
+ *               engine copying between guest memory (through
  *               vfio_dma_rw()) and device memory, or filling guest memory;
  *   config      256 bytes with an MSI capability;
  *   region 9    the vfio-mig migration region (owned by the engine).
@@ -226,14 +227,15 @@ static void mttym_cfg_layout(struct mttym_state *st)
 		vfio_mig_pci_config_put(pc, PCI_BASE_ADDRESS_0 + 4 * i,
 					PCI_BASE_ADDRESS_SPACE_IO, 4,
 					~(u32)(MTTYM_UART_SIZE - 1));
-	/* Device memory: 32-bit non-prefetchable MMIO. */
+	/*
+	 * Device memory and the DMA engine: one 32-bit non-prefetchable
+	 * memory BAR, so that a guest's 8250_pci takes the card (its guess
+	 * for an unknown board wants one I/O BAR with at most one memory
+	 * BAR, or consecutive I/O BARs).
+	 */
 	vfio_mig_pci_config_put(pc, PCI_BASE_ADDRESS_2,
 				PCI_BASE_ADDRESS_MEM_TYPE_32, 4,
-				~(u32)(t->mem_size - 1));
-	/* DMA engine registers: 32-bit non-prefetchable MMIO, 4 KiB. */
-	vfio_mig_pci_config_put(pc, PCI_BASE_ADDRESS_3,
-				PCI_BASE_ADDRESS_MEM_TYPE_32, 4,
-				~(u32)(MTTYM_DMA_BAR_SIZE - 1));
+				~(u32)(mttym_bar2_size(t->mem_size) - 1));
 	vfio_mig_pci_config_put(pc, PCI_SUBSYSTEM_ID, t->nr_ports, 2, 0);
 	vfio_mig_pci_config_put(pc, PCI_INTERRUPT_PIN, 1, 1, 0);
 	vfio_mig_pci_config_msi(pc, MTTYM_MSI_CAP);
@@ -535,22 +537,18 @@ static int mttym_uart_write(struct vfio_mig_device *mig, unsigned int index,
 /* ---------------------------------------------------------------------- */
 /* Device memory */
 
-static int mttym_mem_read(struct vfio_mig_device *mig, unsigned int index,
-			  u64 off, void *buf, size_t count)
+static int mttym_mem_read(struct mttym_state *st, u64 off, void *buf,
+			  size_t count)
 {
-	struct mttym_state *st = mig_to_state(mig);
-
 	mutex_lock(&st->lock);
 	memcpy(buf, st->mem + off, count);
 	mutex_unlock(&st->lock);
 	return 0;
 }
 
-static int mttym_mem_write(struct vfio_mig_device *mig, unsigned int index,
-			   u64 off, const void *buf, size_t count)
+static int mttym_mem_write(struct mttym_state *st, u64 off,
+			   const void *buf, size_t count)
 {
-	struct mttym_state *st = mig_to_state(mig);
-
 	mutex_lock(&st->lock);
 	memcpy(st->mem + off, buf, count);
 	vfio_mig_mem_dirty(&st->mig, off, count);
@@ -656,10 +654,10 @@ static u64 *mttym_dma_reg(struct mttym_dma *d, u64 base)
 	return NULL;
 }
 
-static int mttym_dma_read(struct vfio_mig_device *mig, unsigned int index,
-			  u64 off, void *buf, size_t count)
+/* A register read at @off of the block (4 or 8 bytes, aligned). */
+static void mttym_dma_read(struct mttym_state *st, u64 off, void *buf,
+			   size_t count)
 {
-	struct mttym_state *st = mig_to_state(mig);
 	u64 val = 0, *reg;
 
 	mutex_lock(&st->lock);
@@ -671,13 +669,11 @@ static int mttym_dma_read(struct vfio_mig_device *mig, unsigned int index,
 	mutex_unlock(&st->lock);
 	val >>= 8 * (off & 7);
 	memcpy(buf, &val, count);	/* little-endian host */
-	return 0;
 }
 
-static int mttym_dma_write(struct vfio_mig_device *mig, unsigned int index,
-			   u64 off, const void *buf, size_t count)
+static void mttym_dma_write(struct mttym_state *st, u64 off,
+			    const void *buf, size_t count)
 {
-	struct mttym_state *st = mig_to_state(mig);
 	u64 base = off & ~7ULL, val = 0, *reg;
 	bool high = off & 4;
 
@@ -697,6 +693,46 @@ static int mttym_dma_write(struct vfio_mig_device *mig, unsigned int index,
 		*reg = (*reg & ~0xffffffffULL) | val;
 	}
 	mutex_unlock(&st->lock);
+}
+
+/*
+ * BAR2: device memory below mem_size, the DMA engine's registers in the
+ * MTTYM_DMA_SIZE bytes from there (4- and 8-byte accesses only), and
+ * above them nothing: reads of zero, writes ignored.  An access is at
+ * most 8 bytes and naturally aligned (the engine checked), so it never
+ * straddles two parts.
+ */
+static int mttym_bar2_read(struct vfio_mig_device *mig, unsigned int index,
+			   u64 off, void *buf, size_t count)
+{
+	struct mttym_state *st = mig_to_state(mig);
+	u64 mem = st->type->mem_size;
+
+	if (off < mem)
+		return mttym_mem_read(st, off, buf, count);
+	if (off - mem >= MTTYM_DMA_SIZE) {
+		memset(buf, 0, count);
+		return 0;
+	}
+	if (count < 4)
+		return -EINVAL;
+	mttym_dma_read(st, off - mem, buf, count);
+	return 0;
+}
+
+static int mttym_bar2_write(struct vfio_mig_device *mig, unsigned int index,
+			    u64 off, const void *buf, size_t count)
+{
+	struct mttym_state *st = mig_to_state(mig);
+	u64 mem = st->type->mem_size;
+
+	if (off < mem)
+		return mttym_mem_write(st, off, buf, count);
+	if (off - mem >= MTTYM_DMA_SIZE)
+		return 0;
+	if (count < 4)
+		return -EINVAL;
+	mttym_dma_write(st, off - mem, buf, count);
 	return 0;
 }
 
@@ -767,7 +803,8 @@ static size_t mttym_identity(struct vfio_mig_device *mig, u8 *buf,
 		__le32 features;
 	} __packed id = {
 		.model = "mtty-mig",
-		.version = cpu_to_le32(1),
+		/* 2: the DMA engine's registers moved from BAR3 into BAR2 */
+		.version = cpu_to_le32(2),
 		.ports = cpu_to_le32(t->nr_ports),
 		.mem_size = cpu_to_le64(t->mem_size),
 		.features = cpu_to_le32(MTTYM_FEAT_DMA),
@@ -1135,7 +1172,7 @@ static const struct vfio_mig_ops mttym_mig_ops = {
  *   fill    write "OFFSET LENGTH SEED": the device writes the pseudo-random
  *           stream of mttym_fill_next() into its memory (8-byte aligned)
  *   dma     write "OFFSET IOVA LENGTH": the DMA engine copies device memory
- *           to guest memory, as if programmed through BAR3
+ *           to guest memory, as if programmed through its registers
  *   digest  read: CRC32C of device memory, to compare two devices
  * While the device is quiesced the writes fail with EBUSY and change
  * nothing; dma needs an open device (ENODEV otherwise).
@@ -1373,16 +1410,11 @@ static void mttym_init_regions(struct mttym_state *st)
 			.widths = VFIO_MIG_W1, .quiesce = true,
 			.read = mttym_uart_read, .write = mttym_uart_write,
 		};
-	r[VFIO_PCI_BAR2_REGION_INDEX] = (struct vfio_mig_region) {
-		.size = st->type->mem_size, .flags = rw,
+	r[MTTYM_MEM_REGION] = (struct vfio_mig_region) {
+		.size = mttym_bar2_size(st->type->mem_size), .flags = rw,
 		.widths = VFIO_MIG_W1 | VFIO_MIG_W2 | VFIO_MIG_W4 | VFIO_MIG_W8,
 		.quiesce = true,
-		.read = mttym_mem_read, .write = mttym_mem_write,
-	};
-	r[MTTYM_DMA_REGION] = (struct vfio_mig_region) {
-		.size = MTTYM_DMA_BAR_SIZE, .flags = rw,
-		.widths = VFIO_MIG_W4 | VFIO_MIG_W8, .quiesce = true,
-		.read = mttym_dma_read, .write = mttym_dma_write,
+		.read = mttym_bar2_read, .write = mttym_bar2_write,
 	};
 	r[VFIO_PCI_CONFIG_REGION_INDEX] = (struct vfio_mig_region) {
 		.size = MTTYM_CFG_SIZE, .flags = rw,

@@ -18,18 +18,42 @@
 /* Region indexes (VFIO PCI numbering). */
 #define MTTYM_UART0_REGION	0	/* BAR0: port 0, 8 I/O ports */
 #define MTTYM_UART1_REGION	1	/* BAR1: port 1 on two-port types */
-#define MTTYM_MEM_REGION	2	/* BAR2: device memory, 32-bit MMIO */
-#define MTTYM_DMA_REGION	3	/* BAR3: DMA engine registers */
+#define MTTYM_MEM_REGION	2	/* BAR2: device memory, DMA engine */
 #define MTTYM_MIG_REGION	9	/* the vfio-mig migration region */
 #define MTTYM_V1_REGION		10	/* the upstream v1 migration region */
 
 /*
- * DMA engine registers (BAR3, 4 KiB, 4- or 8-byte aligned accesses).
+ * BAR2, a 32-bit memory BAR twice the size of the device memory (every
+ * type's memory is a power of two): the device memory at offset 0, the DMA
+ * engine's registers in the 4 KiB at offset mem_size, the rest reads as
+ * zero and ignores writes.  One memory BAR beside the I/O BARs is what
+ * Linux's 8250_pci expects of a serial card it does not know by name.
+ */
+#define MTTYM_DMA_SIZE		4096	/* the register block */
+
+static inline __u64 mttym_bar2_size(__u64 mem_size)
+{
+	return 2 * mem_size;
+}
+
+/* Device memory size and the register block's offset, from BAR2's size. */
+static inline __u64 mttym_mem_size(__u64 bar2_size)
+{
+	return bar2_size / 2;
+}
+
+static inline __u64 mttym_dma_base(__u64 bar2_size)
+{
+	return bar2_size / 2;
+}
+
+/*
+ * DMA engine registers (offsets in the block at mttym_dma_base(); 4- or
+ * 8-byte aligned accesses).
  * Writing MTTYM_DMA_CMD runs one operation to completion before the write
  * returns; guest memory is reached through the VFIO container's mappings
  * (IOVAs), device memory by offset.
  */
-#define MTTYM_DMA_BAR_SIZE	4096
 #define MTTYM_DMA_SRC		0x00	/* u64: source IOVA or device offset */
 #define MTTYM_DMA_DST		0x08	/* u64: destination */
 #define MTTYM_DMA_LEN		0x10	/* u64: bytes */

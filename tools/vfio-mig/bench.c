@@ -497,7 +497,8 @@ struct dirtier {
 static void *dirty_thread(void *arg)
 {
 	struct dirtier *t = arg;
-	uint64_t pages = vmig_region_size(t->d, MTTYM_MEM_REGION) / VMIG_PAGE;
+	uint64_t pages = mttym_mem_size(vmig_region_size(t->d, MTTYM_MEM_REGION)) /
+			 VMIG_PAGE;
 	double start = vmig_now_ms();
 
 	while (!atomic_load(&t->stop)) {
@@ -625,11 +626,12 @@ static double query_once(struct vmig_dev *d, uint64_t pfns)
 
 static void dma_fill(struct vmig_dev *d, uint64_t iova, uint64_t len)
 {
+	uint64_t r = mttym_dma_base(vmig_region_size(d, MTTYM_MEM_REGION));
 	uint32_t op = MTTYM_DMA_OP_FILL;
 
-	vmig_region_write(d, MTTYM_DMA_REGION, MTTYM_DMA_DST, &iova, 8);
-	vmig_region_write(d, MTTYM_DMA_REGION, MTTYM_DMA_LEN, &len, 8);
-	vmig_region_write(d, MTTYM_DMA_REGION, MTTYM_DMA_CMD, &op, 4);
+	vmig_region_write(d, MTTYM_MEM_REGION, r + MTTYM_DMA_DST, &iova, 8);
+	vmig_region_write(d, MTTYM_MEM_REGION, r + MTTYM_DMA_LEN, &len, 8);
+	vmig_region_write(d, MTTYM_MEM_REGION, r + MTTYM_DMA_CMD, &op, 4);
 }
 
 static void bench_queries(void)

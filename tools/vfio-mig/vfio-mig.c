@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "migrate.h"
+#include "mtty-mig.h"
 #include "workload.h"
 
 /* Exit codes (vfio-mig(1), EXIT STATUS), after sysexits.h. */
@@ -314,7 +315,8 @@ static size_t guest_for(const char *id)
 	if (opt.guest_size)
 		return opt.guest_size;
 	open_dev(&d, id, 0);
-	g = workload_guest_size(vmig_region_size(&d, 2));
+	g = workload_guest_size(mttym_mem_size(vmig_region_size(&d,
+							       MTTYM_MEM_REGION)));
 	vmig_close(&d);
 	return g;
 }

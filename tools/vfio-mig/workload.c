@@ -51,12 +51,15 @@ static void dma(struct workload *w, uint32_t op, uint64_t src, uint64_t dst,
 {
 	uint32_t status = 0;
 
-	if (vmig_region_write(w->d, MTTYM_DMA_REGION, MTTYM_DMA_SRC, &src, 8) ||
-	    vmig_region_write(w->d, MTTYM_DMA_REGION, MTTYM_DMA_DST, &dst, 8) ||
-	    vmig_region_write(w->d, MTTYM_DMA_REGION, MTTYM_DMA_LEN, &len, 8) ||
-	    vmig_region_write(w->d, MTTYM_DMA_REGION, MTTYM_DMA_PATTERN, &w->ticks, 8) ||
-	    vmig_region_write(w->d, MTTYM_DMA_REGION, MTTYM_DMA_CMD, &op, 4) ||
-	    vmig_region_read(w->d, MTTYM_DMA_REGION, MTTYM_DMA_STATUS, &status, 4) ||
+	/* The registers follow the device memory in BAR2. */
+	uint64_t r = mttym_dma_base(mttym_bar2_size(w->mem_size));
+
+	if (vmig_region_write(w->d, MTTYM_MEM_REGION, r + MTTYM_DMA_SRC, &src, 8) ||
+	    vmig_region_write(w->d, MTTYM_MEM_REGION, r + MTTYM_DMA_DST, &dst, 8) ||
+	    vmig_region_write(w->d, MTTYM_MEM_REGION, r + MTTYM_DMA_LEN, &len, 8) ||
+	    vmig_region_write(w->d, MTTYM_MEM_REGION, r + MTTYM_DMA_PATTERN, &w->ticks, 8) ||
+	    vmig_region_write(w->d, MTTYM_MEM_REGION, r + MTTYM_DMA_CMD, &op, 4) ||
+	    vmig_region_read(w->d, MTTYM_MEM_REGION, r + MTTYM_DMA_STATUS, &status, 4) ||
 	    status != MTTYM_DMA_DONE)
 		set_error(w, "DMA operation failed");
 	w->dma_ops++;
@@ -127,7 +130,7 @@ int workload_start(struct workload *w, struct vmig_dev *d,
 	memset(w, 0, sizeof(*w));
 	w->d = d;
 	w->mem_rate = mem_rate;
-	w->mem_size = vmig_region_size(d, MTTYM_MEM_REGION);
+	w->mem_size = mttym_mem_size(vmig_region_size(d, MTTYM_MEM_REGION));
 	if (!w->mem_size || d->guest_size < workload_guest_size(w->mem_size)) {
 		set_error(w, "the device or its guest memory is not fit for the workload");
 		return -1;
@@ -199,7 +202,7 @@ int workload_verify(struct workload *w, struct vmig_dev *d, const char *meta,
 
 	memset(w, 0, sizeof(*w));
 	w->d = d;
-	w->mem_size = vmig_region_size(d, MTTYM_MEM_REGION);
+	w->mem_size = mttym_mem_size(vmig_region_size(d, MTTYM_MEM_REGION));
 	/* Sequence numbers are decimal, hashes hexadecimal. */
 	if (!meta || sscanf(strstr(meta, "tx=") ? strstr(meta, "tx=") : "",
 			    "tx=%" SCNu64, &tx) != 1 ||

@@ -52,7 +52,7 @@ static size_t fake_identity(struct vfio_mig_device *mig, u8 *buf, size_t len)
 		__le64 mem_size;
 		__le32 features;
 	} __packed id = {
-		.version = cpu_to_le32(1),
+		.version = cpu_to_le32(2),	/* mtty-mig's since BAR3 went */
 		.ports = cpu_to_le32(d->ports),
 		.mem_size = cpu_to_le64(d->mem_size),
 		.features = cpu_to_le32(1),

@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# What test_qemu.sh and bench_qemu.sh share: inner VMs under TCG with an
-# HMP monitor each, mtty-mig mdevs and their traffic source.  Source it
-# with hmp_bin and qemu set; it sets work (a temporary directory), version,
-# major (QEMU's) and kver (the running kernel as 100 * major + minor), and
-# removes what it made on exit.
+# What test_qemu.sh, test_guest.sh and bench_qemu.sh share: inner VMs
+# under TCG with an HMP monitor each, mtty-mig mdevs and their traffic
+# source, the protocol this QEMU speaks with the running kernel.  Source
+# it with hmp_bin and qemu set; it sets work (a temporary directory),
+# version, major (QEMU's) and kver (the running kernel as 100 * major +
+# minor), and removes what it made on exit.
 
 bus=/sys/class/mdev_bus
 work=$(mktemp -d /tmp/qemu-mig.XXXXXX)
@@ -71,10 +72,10 @@ mig_status() {
 		awk '/^Migration status:/ { print $3; exit } /^Status:/ { print $2; exit }'
 }
 
-# wait_migrate NAME STATUS: wait up to 120 s for the migration to end;
-# prints the status it ended in, 0 if that is STATUS.
+# wait_migrate NAME STATUS [SECS]: wait up to SECS (120) s for the
+# migration to end; prints the status it ended in, 0 if that is STATUS.
 wait_migrate() {
-	local end=$((SECONDS + 120)) s
+	local end=$((SECONDS + ${3:-120})) s
 	while [ $SECONDS -lt $end ]; do
 		s=$(mig_status "$1")
 		case $s in $2) echo "$s"; return 0 ;; failed|cancelled|completed) echo "$s"; return 1 ;; esac
@@ -85,3 +86,29 @@ wait_migrate() {
 }
 
 run_status() { hmp "$1" "info status" | awk '{ print $NF }'; }
+
+# protocol: what the running kernel's front-ends offer this QEMU, in proto
+# (its description), migopt (vfio-pci options) and switchover (a
+# migration parameter, or empty).  The v2 front-end has device DMA logging
+# up to 6.6 (later Debian kernels lack the iova_bitmap it reports
+# through), the stop-copy size query and PRE_COPY from 6.2.
+protocol() {
+	switchover=""
+	if [ "$major" -lt 8 ]; then
+		proto=v1
+		migopt=",x-enable-migration=on"
+	elif [ "$kver" -lt 607 ]; then
+		proto="v2, device dirty tracking"
+		migopt=""	# enable-migration=auto accepts the device's DMA logging
+	else
+		proto="v2, container dirty tracking"
+		migopt=",enable-migration=on"	# auto wants device or IOMMUFD tracking
+	fi
+	if [ "$major" -ge 8 ] && [ "$kver" -lt 602 ]; then
+		# No stop-copy size query before 6.2: QEMU then assumes 100
+		# GiB are pending and never converges unless the switchover
+		# may take them.
+		proto="$proto, no size query"
+		switchover="avail-switchover-bandwidth 100G"
+	fi
+}

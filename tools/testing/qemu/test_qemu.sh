@@ -38,26 +38,7 @@ qemu=${2:?usage: test_qemu.sh HMP QEMU}
 n=0 failed=0 skipped=0
 . "$(dirname "$0")/lib.sh"
 
-# The running kernel decides what the v2 front-end offers: device DMA
-# logging up to 6.6 (later Debian kernels lack the iova_bitmap it reports
-# through), the stop-copy size query and PRE_COPY from 6.2.
-switchover=""
-if [ "$major" -lt 8 ]; then
-	proto=v1
-	migopt=",x-enable-migration=on"
-elif [ "$kver" -lt 607 ]; then
-	proto="v2, device dirty tracking"
-	migopt=""	# enable-migration=auto accepts the device's DMA logging
-else
-	proto="v2, container dirty tracking"
-	migopt=",enable-migration=on"	# auto wants device or IOMMUFD tracking
-fi
-if [ "$major" -ge 8 ] && [ "$kver" -lt 602 ]; then
-	# No stop-copy size query before 6.2: QEMU then assumes 100 GiB are
-	# pending and never converges unless the switchover may take them.
-	proto="$proto, no size query"
-	switchover="avail-switchover-bandwidth 100G"
-fi
+protocol
 
 ok() {	# ok COND-STATUS DESCRIPTION
 	n=$((n + 1))
@@ -96,17 +77,19 @@ migrate() {
 }
 
 # The device's BARs as the guest sees them, once SeaBIOS assigned them
-# (unassigned BARs show as 0xffff...).
+# (unassigned BARs show as 0xffff...); dma is where the DMA engine's
+# registers are, in BAR2 after the device memory (1 MiB in every case).
 bars() {	# bars NAME -> "io mem dma"
 	local i b
 	for i in $(seq 300); do
 		b=$(hmp "$1" "info pci" | awk '
 			/4348:3253/ { dev = 1 }
 			dev && /BAR0: I\/O at/ { io = $4 }
-			dev && /BAR2: 32 bit memory at/ { mem = $6 }
-			dev && /BAR3: 32 bit memory at/ { dma = $6; dev = 0 }
-			END { print io, mem, dma }')
-		case $b in *0xffff*|" "*) sleep 0.1 ;; *) echo "$b"; return ;; esac
+			dev && /BAR2: 32 bit memory at/ { mem = $6; dev = 0 }
+			END { print io, mem }')
+		case $b in *0xffff*|" "*|*" ") sleep 0.1 ;;
+		*) echo "$b $(printf '0x%x' $((${b#* } + 0x100000)))"; return ;;
+		esac
 	done
 	diag "SeaBIOS did not assign the BARs: $b"
 }

@@ -110,9 +110,10 @@ static void test_mem_bounds(struct vdev *v)
 	bad_both(v, region_pos(v, m, 2), 4, "memory 4 bytes at offset 2");
 	bad_both(v, region_pos(v, m, 4), 8, "memory 8 bytes at offset 4");
 	bad_both(v, region_pos(v, m, 1), 2, "memory 2 bytes at offset 1");
-	bad_both(v, region_pos(v, m, MEM_SIZE), 1, "memory offset = size");
-	bad_both(v, region_pos(v, m, MEM_SIZE - 4), 8,
-		 "memory access crossing the end");
+	bad_both(v, region_pos(v, m, mttym_bar2_size(MEM_SIZE)), 1,
+		 "BAR2 offset = its size");
+	bad_both(v, region_pos(v, m, mttym_bar2_size(MEM_SIZE) - 4), 8,
+		 "BAR2 access crossing the end");
 }
 
 static void test_overflow(struct vdev *v)

@@ -60,9 +60,9 @@ echo "$va" | grep -Eqx 'mtty_mig 1\.0 [0-9a-f]{72}'
 ok $? "migration/version reads DRIVER MAJOR.MINOR IDENTITY-HEX ($va)"
 id=${va##* }
 [ "$(echo "$id" | cut -c 1-16)" = 6d7474792d6d6967 ] &&
-	[ "$(echo "$id" | cut -c 33-48)" = 0100000001000000 ] &&
+	[ "$(echo "$id" | cut -c 33-48)" = 0200000001000000 ] &&
 	[ "$(echo "$id" | cut -c 49-64)" = 0000100000000000 ]
-ok $? "... its identity is the stream header's: mtty-mig, version 1, 1 port, 1 MiB"
+ok $? "... its identity is the stream header's: mtty-mig, version 2, 1 port, 1 MiB"
 [ "$(stat -c %a "$BUS/$A/migration/version")" = 444 ] &&
 	[ "$(stat -c %a "$BUS/$A/migration/check")" = 200 ]
 ok $? "version is read-only (0444) and check write-only (0200)"

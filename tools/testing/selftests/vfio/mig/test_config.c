@@ -98,19 +98,16 @@ static void test_bars(struct vdev *v, unsigned int ports)
 	}
 	region_info(v, MTTYM_MEM_REGION, &ri);
 	size = bar_size(v, 2, &flags);
-	t_ok(size == ri.size && flags == PCI_BASE_ADDRESS_MEM_TYPE_32,
-	     "%up: BAR2 is 32-bit MMIO of the region's size (%u)", ports,
-	     size);
-	size = bar_size(v, 3, &flags);
-	t_ok(size == MTTYM_DMA_BAR_SIZE &&
+	t_ok(size == ri.size && size == mttym_bar2_size(1 << 20) &&
 	     flags == PCI_BASE_ADDRESS_MEM_TYPE_32,
-	     "%up: BAR3 is the DMA engine's 4 KiB of MMIO", ports);
-	for (i = 4; i < 6; i++) {
+	     "%up: BAR2 is 32-bit MMIO of the region's size, twice the memory (%u)",
+	     ports, size);
+	for (i = 3; i < 6; i++) {
 		size = bar_size(v, i, &flags);
 		if (size)
 			break;
 	}
-	t_ok(i == 6, "%up: BAR4-5 are not implemented", ports);
+	t_ok(i == 6, "%up: BAR3-5 are not implemented", ports);
 
 	cfg_write(v, PCI_BASE_ADDRESS_2, 0xfe000000, 4);
 	cfg_write(v, PCI_BASE_ADDRESS_0, 0xc0a1, 4);
@@ -118,6 +115,47 @@ static void test_bars(struct vdev *v, unsigned int ports)
 	     cfg_read(v, PCI_BASE_ADDRESS_0, 4) == 0xc0a1,
 	     "%up: programmed BAR addresses read back (low bits fixed)",
 	     ports);
+}
+
+/*
+ * BAR2's parts: device memory up to mem_size, the DMA registers in the
+ * next 4 KiB (4- and 8-byte accesses only), zeros above them.
+ */
+static void test_bar2_layout(struct vdev *v)
+{
+	uint64_t mem = 1 << 20, base = mttym_dma_base(mttym_bar2_size(mem));
+	uint64_t q = 0x1122334455667788ULL, got = 0;
+	uint8_t b = 0x5a;
+	uint32_t d;
+
+	t_ok(base == mem, "BAR2: the DMA registers start at mem_size (%#llx)",
+	     (unsigned long long)base);
+	region_write(v, MTTYM_MEM_REGION, mem - 8, &q, 8);
+	region_read(v, MTTYM_MEM_REGION, mem - 8, &got, 8);
+	t_ok(got == q, "BAR2: the last word of device memory is memory");
+	t_ok(region_write(v, MTTYM_MEM_REGION, base + MTTYM_DMA_PATTERN, &q,
+			  8) == 8 &&
+	     dma_reg_read(v, MTTYM_DMA_PATTERN, &got, 8) == 8 && got == q &&
+	     dma_reg_read(v, MTTYM_DMA_PATTERN + 4, &d, 4) == 4 &&
+	     d == 0x11223344,
+	     "BAR2: PATTERN at mem_size + 0x20 holds its value, halves too");
+	t_ok(region_read(v, MTTYM_MEM_REGION, base + MTTYM_DMA_COUNT, &b,
+			 1) == -EINVAL &&
+	     region_write(v, MTTYM_MEM_REGION, base + MTTYM_DMA_PATTERN, &b,
+			  1) == -EINVAL &&
+	     region_write(v, MTTYM_MEM_REGION, base + MTTYM_DMA_PATTERN, &b,
+			  2) == -EINVAL,
+	     "BAR2: 1- and 2-byte register accesses get EINVAL");
+	t_ok(region_write(v, MTTYM_MEM_REGION, base + MTTYM_DMA_SIZE, &q,
+			  8) == 8 &&
+	     region_read(v, MTTYM_MEM_REGION, base + MTTYM_DMA_SIZE, &got,
+			 8) == 8 && got == 0 &&
+	     region_read(v, MTTYM_MEM_REGION, 2 * mem - 1, &b, 1) == 1 &&
+	     b == 0,
+	     "BAR2: above the registers, writes are ignored and reads are 0");
+	got = 0;
+	dma_reg_write(v, MTTYM_DMA_PATTERN, &got, 8);
+	region_write(v, MTTYM_MEM_REGION, mem - 8, &got, 8);
 }
 
 static void test_msi(struct vdev *v)
@@ -186,9 +224,7 @@ static void test_info(struct vdev *v, unsigned int ports)
 		else if (i < ports)
 			want = 8;
 		else if (i == MTTYM_MEM_REGION)
-			want = 1 << 20;
-		else if (i == MTTYM_DMA_REGION)
-			want = MTTYM_DMA_BAR_SIZE;
+			want = mttym_bar2_size(1 << 20);
 		region_info(v, i, &ri);
 		if (ri.size != want || ri.offset != engine_pos(i, 0) ||
 		    (want && (ri.flags & 3) != 3) || (!want && ri.flags)) {
@@ -243,6 +279,7 @@ int main(void)
 	test_command(&v1);
 	test_bars(&v1, 1);
 	test_bars(&v2, 2);
+	test_bar2_layout(&v1);
 	test_msi(&v1);
 	test_whole_read(&v1);
 	test_info(&v1, 1);

@@ -21,7 +21,7 @@ static uint64_t mem_size(struct vdev *v)
 
 	if (ioctl(v->fd, VFIO_DEVICE_GET_REGION_INFO, &ri))
 		t_bail("GET_REGION_INFO failed");
-	return ri.size;
+	return mttym_mem_size(ri.size);	/* BAR2 also holds the DMA registers */
 }
 
 static uint64_t pattern(uint64_t off, unsigned int width)

@@ -966,7 +966,7 @@ static void setup_dma(struct ctx *c)
 }
 
 /*
- * A DMA fill programmed through BAR3.  A register access fails with an
+ * A DMA fill programmed through its registers in BAR2.  A register access fails with an
  * errno; a vfio_dma_rw() that failed shows as STATUS error (-EIO here).
  */
 static int run_dma(struct ctx *c)
@@ -975,14 +975,11 @@ static int run_dma(struct ctx *c)
 	uint32_t op = MTTYM_DMA_OP_FILL, st = 0;
 	struct vdev *v = &c->a;
 
-	return rw_ret(region_write(v, MTTYM_DMA_REGION, MTTYM_DMA_SRC, regs, 8), 8) ?:
-	       rw_ret(region_write(v, MTTYM_DMA_REGION, MTTYM_DMA_DST, regs + 1,
-				   8), 8) ?:
-	       rw_ret(region_write(v, MTTYM_DMA_REGION, MTTYM_DMA_LEN, regs + 2,
-				   8), 8) ?:
-	       rw_ret(region_write(v, MTTYM_DMA_REGION, MTTYM_DMA_CMD, &op, 4), 4) ?:
-	       rw_ret(region_read(v, MTTYM_DMA_REGION, MTTYM_DMA_STATUS, &st, 4),
-		      4) ?:
+	return rw_ret(dma_reg_write(v, MTTYM_DMA_SRC, regs, 8), 8) ?:
+	       rw_ret(dma_reg_write(v, MTTYM_DMA_DST, regs + 1, 8), 8) ?:
+	       rw_ret(dma_reg_write(v, MTTYM_DMA_LEN, regs + 2, 8), 8) ?:
+	       rw_ret(dma_reg_write(v, MTTYM_DMA_CMD, &op, 4), 4) ?:
+	       rw_ret(dma_reg_read(v, MTTYM_DMA_STATUS, &st, 4), 4) ?:
 	       st == MTTYM_DMA_DONE ? 0 : st == MTTYM_DMA_ERROR ? -EIO : -EPROTO;
 }
 
@@ -1256,7 +1253,7 @@ static const struct op ops[] = {
 	OP("BAR0: UART write and read", setup_none, run_uart, NULL, NULL),
 	OP("BAR2: device memory write and read", setup_r_setup, run_mem, NULL,
 	   NULL),
-	OP_DMA("BAR3: DMA fill during a save session", setup_dma, run_dma, NULL,
+	OP_DMA("BAR2: DMA fill during a save session", setup_dma, run_dma, NULL,
 	       kept_dma),
 	OP_ELSEWHERE("sysfs: create an mdev", setup_create, run_create,
 		     done_create, kept_create),

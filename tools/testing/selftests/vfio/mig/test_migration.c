@@ -450,8 +450,7 @@ static void test_quiesce(struct vdev *v, struct mig *m)
 	     region_write(v, 0, UART_SCR, &b, 1) == -EBUSY,
 	     "STOPNCOPY: UART accesses get EBUSY");
 	t_ok(region_read(v, MTTYM_MEM_REGION, 0, &q, 8) == -EBUSY &&
-	     region_read(v, MTTYM_DMA_REGION, MTTYM_DMA_STATUS, &q, 4) ==
-	     -EBUSY, "STOPNCOPY: memory and DMA accesses get EBUSY");
+	     dma_reg_read(v, MTTYM_DMA_STATUS, &q, 4) == -EBUSY, "STOPNCOPY: memory and DMA accesses get EBUSY");
 	t_ok(cfg_read(v, PCI_VENDOR_ID, 2) == MTTYM_PCI_VENDOR,
 	     "STOPNCOPY: config space stays accessible");
 	t_ok(irq_set_eventfd(v, VFIO_PCI_MSI_IRQ_INDEX, efd) == 0 &&

@@ -62,7 +62,7 @@ static void dev_open(struct dev *d, const char *type)
 {
 	vdev_create_open(&d->v, type);
 	mig_find(&d->v, &d->m);
-	d->mem_size = reg_region_size(&d->v, MTTYM_MEM_REGION);
+	d->mem_size = mttym_mem_size(reg_region_size(&d->v, MTTYM_MEM_REGION));
 	d->ports = reg_region_size(&d->v, 1) ? 2 : 1;
 	d->guest = dma_map(&d->v, MEM_IOVA, MAX_MEM);
 }
@@ -75,7 +75,7 @@ static void dev_close(struct dev *d)
 
 static void dma_reg(struct vdev *v, unsigned int reg, uint64_t val)
 {
-	if (region_write(v, MTTYM_DMA_REGION, reg, &val, 8) != 8)
+	if (dma_reg_write(v, reg, &val, 8) != 8)
 		t_bail("DMA register write failed");
 }
 
@@ -83,7 +83,7 @@ static uint64_t dma_get(struct vdev *v, unsigned int reg)
 {
 	uint64_t val = 0;
 
-	if (region_read(v, MTTYM_DMA_REGION, reg, &val, 8) != 8)
+	if (dma_reg_read(v, reg, &val, 8) != 8)
 		t_bail("DMA register read failed");
 	return val;
 }
@@ -119,8 +119,7 @@ static void snapshot(struct dev *d, struct snap *s)
 	s->dma[2] = dma_get(&d->v, MTTYM_DMA_LEN);
 	s->dma[3] = dma_get(&d->v, MTTYM_DMA_PATTERN);
 	s->dma[4] = dma_get(&d->v, MTTYM_DMA_COUNT);
-	region_read(&d->v, MTTYM_DMA_REGION, MTTYM_DMA_STATUS,
-		    &s->dma_status, 4);
+	dma_reg_read(&d->v, MTTYM_DMA_STATUS, &s->dma_status, 4);
 	/* The whole device memory, through the device's own DMA engine. */
 	s->mem = malloc(d->mem_size);
 	if (!s->mem)

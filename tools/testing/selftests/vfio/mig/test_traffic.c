@@ -91,13 +91,13 @@ static void test_dma(struct vdev *v)
 	uint8_t *guest = dma_map(v, IOVA, 4 * 4096);
 	uint64_t count = 0, before;
 
-	region_read(v, MTTYM_DMA_REGION, MTTYM_DMA_COUNT, &before, 8);
+	dma_reg_read(v, MTTYM_DMA_COUNT, &before, 8);
 	put(v, "mem", "8192 100 50");
 	t_ok(put(v, "dma", "8192 4294971392 100") == 0,
 	     "dma: device memory copied to guest memory");
 	t_ok(guest[4096] == 50 && guest[4096 + 99] == 149 && guest[4096 + 100] == 0,
 	     "dma: guest memory holds exactly the 100 bytes");
-	region_read(v, MTTYM_DMA_REGION, MTTYM_DMA_COUNT, &count, 8);
+	dma_reg_read(v, MTTYM_DMA_COUNT, &count, 8);
 	t_ok(count == before + 1, "dma: the engine's count register advanced");
 	t_ok(put(v, "dma", "0 8589934592 16") == -EIO,
 	     "dma: an unmapped IOVA fails with EIO");

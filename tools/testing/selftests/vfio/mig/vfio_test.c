@@ -216,6 +216,9 @@ int vdev_open(struct vdev *v, const char *uuid)
 	int err = vmig_open(&v->dev, uuid, 0, false);
 
 	snprintf(v->uuid, sizeof(v->uuid), "%s", uuid);
+	/* mtty-mig's DMA registers (dma_base()); 0 for another device. */
+	v->dma_base = err ? 0 : mttym_dma_base(vmig_region_size(&v->dev,
+							       MTTYM_MEM_REGION));
 	v->container = v->dev.container;
 	v->group = v->dev.group;
 	v->fd = v->dev.fd;
@@ -456,16 +459,40 @@ void *dma_map_ro(struct vdev *v, uint64_t iova, size_t size)
 	return dma_map_flags(v, iova, size, VFIO_DMA_MAP_FLAG_READ);
 }
 
+/* BAR2's size gives the registers' place (vdev_open() read it). */
+static uint64_t dma_base(struct vdev *v)
+{
+	if (!v->dma_base) {
+		uint64_t size = vmig_region_size(&v->dev, MTTYM_MEM_REGION);
+
+		if (!size)
+			t_bail("device %s has no BAR2", v->uuid);
+		v->dma_base = mttym_dma_base(size);
+	}
+	return v->dma_base;
+}
+
+ssize_t dma_reg_read(struct vdev *v, unsigned int reg, void *buf, size_t len)
+{
+	return region_read(v, MTTYM_MEM_REGION, dma_base(v) + reg, buf, len);
+}
+
+ssize_t dma_reg_write(struct vdev *v, unsigned int reg, const void *buf,
+		      size_t len)
+{
+	return region_write(v, MTTYM_MEM_REGION, dma_base(v) + reg, buf, len);
+}
+
 uint32_t dma_run(struct vdev *v, uint32_t op, uint64_t src, uint64_t dst,
 		 uint64_t len)
 {
 	uint32_t status = 0;
 
-	if (region_write(v, MTTYM_DMA_REGION, MTTYM_DMA_SRC, &src, 8) != 8 ||
-	    region_write(v, MTTYM_DMA_REGION, MTTYM_DMA_DST, &dst, 8) != 8 ||
-	    region_write(v, MTTYM_DMA_REGION, MTTYM_DMA_LEN, &len, 8) != 8 ||
-	    region_write(v, MTTYM_DMA_REGION, MTTYM_DMA_CMD, &op, 4) != 4 ||
-	    region_read(v, MTTYM_DMA_REGION, MTTYM_DMA_STATUS, &status, 4) != 4)
+	if (dma_reg_write(v, MTTYM_DMA_SRC, &src, 8) != 8 ||
+	    dma_reg_write(v, MTTYM_DMA_DST, &dst, 8) != 8 ||
+	    dma_reg_write(v, MTTYM_DMA_LEN, &len, 8) != 8 ||
+	    dma_reg_write(v, MTTYM_DMA_CMD, &op, 4) != 4 ||
+	    dma_reg_read(v, MTTYM_DMA_STATUS, &status, 4) != 4)
 		return 0;
 	return status;
 }

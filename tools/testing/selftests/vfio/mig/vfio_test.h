@@ -71,6 +71,7 @@ struct vdev {
 	int fd;
 	char uuid[40];
 	struct vmig_dev dev;
+	uint64_t dma_base;	/* BAR2 offset of the DMA registers, 0: unknown */
 };
 
 /* Open @uuid through its group and a type1v2 container.  0 or -errno. */
@@ -133,7 +134,14 @@ void dev_snap(struct vdev *v, struct dev_snap *s);
 void *dma_map(struct vdev *v, uint64_t iova, size_t size);
 /* The same, the device may only read it. */
 void *dma_map_ro(struct vdev *v, uint64_t iova, size_t size);
-/* Program the DMA engine (BAR3) and run one operation; returns the status. */
+/*
+ * The DMA engine's register @reg (MTTYM_DMA_*), in BAR2 after the device
+ * memory: pread/pwrite of @len bytes, the bytes moved or -errno.
+ */
+ssize_t dma_reg_read(struct vdev *v, unsigned int reg, void *buf, size_t len);
+ssize_t dma_reg_write(struct vdev *v, unsigned int reg, const void *buf,
+		      size_t len);
+/* Program the DMA engine and run one operation; returns the status. */
 uint32_t dma_run(struct vdev *v, uint32_t op, uint64_t src, uint64_t dst,
 		 uint64_t len);
 
