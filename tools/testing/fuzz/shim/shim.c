@@ -236,6 +236,34 @@ void vfio_mig_fault_module_exit(void)
 {
 }
 
+/* The v1 front-end asks for faults: none is ever armed here. */
+bool vfio_mig_fault_state(struct vfio_mig_core *core, u32 next,
+			  const char *outcome)
+{
+	return false;
+}
+
+void vfio_mig_fault_stall(struct vfio_mig_core *core)
+{
+}
+
+void vfio_mig_fault_save(struct vfio_mig_core *core, s64 *fail_at,
+			 s64 *flip_at)
+{
+	*fail_at = -1;
+	*flip_at = -1;
+}
+
+bool vfio_mig_fault_resume(struct vfio_mig_core *core)
+{
+	return false;
+}
+
+void vfio_mig_fault_fire(struct vfio_mig_core *core, const char *what)
+{
+	abort();	/* nothing is armed, so nothing fires */
+}
+
 /* --- CRC32C: the kernel's raw form over the client library's ------------ */
 
 u64 ktime_get_ns(void)
