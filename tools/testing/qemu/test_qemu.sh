@@ -551,44 +551,43 @@ needs_faults() {
 	return 1
 }
 
+# fault_refused FILE VALUE SIDE PORT SCR NEEDLE [waits]: arm FILE with
+# VALUE on the source's device (SIDE src) or the destination's (dst),
+# migrate over PORT, and check that the migration failed with the source
+# intact (fault_failed, waits passed on) and that the fault fired (its log
+# line has NEEDLE).  The caller checked needs_faults.
+fault_refused() {
+	local t0=$SECONDS a b io mem dma d dev
+	fault_pair "fault $1" "$4" "$5" || return
+	dev=$a
+	[ "$3" = dst ] && dev=$b
+	arm "$dev" "$1" "$2"; ok $? "fault $1: $2 armed on the $3 device"
+	migrate src "tcp:127.0.0.1:$4"
+	fault_failed "fault $1" "$5" "${7:-}"
+	fired "$dev" "$6"; ok $? "fault $1: fired"
+	fault_end "fault $1"
+}
+
 # The source's save fails after 64 KiB: QEMU's read of the data fd (v1:
 # of data_offset) gets EIO, the migration fails, QEMU takes the device
 # back to RUNNING.
 case_fault_save() {
-	local t0=$SECONDS a b io mem dma d
 	needs_faults "fault fail_save_after" || return
-	fault_pair "fault fail_save_after" 4452 0x4a || return
-	arm "$a" fail_save_after 65536; ok $? "fault fail_save_after: armed on the source"
-	migrate src tcp:127.0.0.1:4452
-	fault_failed "fault fail_save_after" 0x4a "$(src_fail_dst)"
-	fired "$a" "read fails"; ok $? "fault fail_save_after: fired"
-	fault_end "fault fail_save_after"
+	fault_refused fail_save_after 65536 src 4452 0x4a "read fails" "$(src_fail_dst)"
 }
 
 # A byte of the source's stream goes out flipped: the destination's CRC
 # check refuses the record, the destination fails the load, and the
 # source, told over the return path, fails the migration.
 case_fault_flip() {
-	local t0=$SECONDS a b io mem dma d
 	needs_faults "fault flip_byte" || return
-	fault_pair "fault flip_byte" 4453 0x4b || return
-	arm "$a" flip_byte 5000; ok $? "fault flip_byte: armed on the source at byte 5000"
-	migrate src tcp:127.0.0.1:4453
-	fault_failed "fault flip_byte" 0x4b
-	fired "$a" "flipped"; ok $? "fault flip_byte: fired"
-	fault_end "fault flip_byte"
+	fault_refused flip_byte 5000 src 4453 0x4b flipped
 }
 
 # The destination refuses its stream at the first write.
 case_fault_resume() {
-	local t0=$SECONDS a b io mem dma d
 	needs_faults "fault fail_resume" || return
-	fault_pair "fault fail_resume" 4454 0x4c || return
-	arm "$b" fail_resume 1; ok $? "fault fail_resume: armed on the destination"
-	migrate src tcp:127.0.0.1:4454
-	fault_failed "fault fail_resume" 0x4c
-	fired "$b" "resume stream refused"; ok $? "fault fail_resume: fired"
-	fault_end "fault fail_resume"
+	fault_refused fail_resume 1 dst 4454 0x4c "resume stream refused"
 }
 
 # The source's arc into STOP_COPY fails with EIO.  v2: the device is in
@@ -641,18 +640,12 @@ case_fault_stall() {
 # Device DMA logging (kernels before 6.7 here): START or a REPORT fails,
 # QEMU fails the migration and the source runs on with its device intact.
 case_fault_dma_log() {
-	local t0=$SECONDS a b io mem dma d file=$1 needle=$2 port=$3
-	needs_faults "fault $file" v2 || return
+	needs_faults "fault $1" v2 || return
 	if [ "$kver" -ge 607 ]; then
-		skip "fault $file" "QEMU uses no device DMA logging on this kernel (container dirty tracking)"
+		skip "fault $1" "QEMU uses no device DMA logging on this kernel (container dirty tracking)"
 		return
 	fi
-	fault_pair "fault $file" "$port" 0x4f || return
-	arm "$a" "$file" 1; ok $? "fault $file: armed on the source"
-	migrate src "tcp:127.0.0.1:$port"
-	fault_failed "fault $file" 0x4f
-	fired "$a" "$needle"; ok $? "fault $file: fired"
-	fault_end "fault $file"
+	fault_refused "$1" 1 src "$3" 0x4f "$2"
 }
 
 # run CASE [ARGS...]: run case_CASE unless QEMU_CASES (a shell pattern,
